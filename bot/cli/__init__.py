@@ -1,0 +1,49 @@
+"""`consult` command line. The entry point stays tiny: each command group lives in its own
+module with a `register(app)` function; settings are built once, lazily, in `CliContext`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from bot.cli.context import CliContext
+from bot.errors import ConfigError, ConsultError
+
+app = typer.Typer(
+    name="consult",
+    help="北海道 市町村支援 相談アシスタント (Slack consultation assistant).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """北海道 市町村支援 相談アシスタントのコマンドです。"""
+    ctx.obj = CliContext()
+
+
+def _register_all() -> None:
+    from bot.cli import ask_cmd, cases_cmd, doctor, ingest_cmd, run_cmd, serve_cmd
+
+    for module in (run_cmd, ask_cmd, ingest_cmd, cases_cmd, serve_cmd, doctor):
+        module.register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: run typer, turning domain errors into one line and exit code 1."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(1)
+    except ConsultError as exc:
+        logging.getLogger("consult").debug("domain error", exc_info=True)
+        print(f"エラー: {exc}", file=sys.stderr)
+        sys.exit(1)

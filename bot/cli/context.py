@@ -1,0 +1,38 @@
+"""Per-invocation context of the CLI: builds the settings and the services once, on demand."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+import typer
+
+from bot.settings import Settings, load_settings
+
+
+class CliContext:
+    @cached_property
+    def settings(self) -> Settings:
+        settings = load_settings()
+        logging.basicConfig(
+            level=getattr(logging, settings.log_level.upper(), logging.INFO),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        # Quiet libraries that are chatty at INFO.
+        for noisy in ("httpx", "chromadb", "urllib3", "slack_bolt.App"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        return settings
+
+    @cached_property
+    def services(self):
+        from bot.services import build_services
+
+        return build_services(self.settings)
+
+
+def cli_context(ctx: typer.Context) -> CliContext:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliContext):  # called outside the root callback (tests)
+        obj = CliContext()
+        ctx.find_root().obj = obj
+    return obj

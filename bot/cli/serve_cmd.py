@@ -1,0 +1,7 @@
+"""(placeholder, being written)"""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

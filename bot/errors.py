@@ -1,0 +1,42 @@
+"""Domain errors. The Slack layer turns them into a polite reply, the CLI into one line and a
+non-zero exit. `user_message` is the Japanese text shown to people."""
+
+from __future__ import annotations
+
+
+class ConsultError(Exception):
+    """Base class of every error this product raises on purpose."""
+
+    user_message = "申し訳ありません。処理中に問題が発生しました。時間をおいて再度お試しください。"
+
+    def __init__(self, detail: str | None = None, *, user_message: str | None = None):
+        super().__init__(detail or self.user_message)
+        if user_message:
+            self.user_message = user_message
+
+
+class ConfigError(ConsultError):
+    user_message = "設定に問題があります。管理者にお問い合わせください。"
+
+
+class KnowledgeBaseMissing(ConsultError):
+    user_message = (
+        "申し訳ありません。現在、資料の索引が準備できていないため回答できません。"
+        "管理者が `consult ingest` を実行するまでお待ちください。"
+    )
+
+
+class LLMUnavailable(ConsultError):
+    user_message = "回答生成サービスに接続できませんでした。資料の抜粋でお答えします。"
+
+
+class CaseNotFound(ConsultError):
+    user_message = "指定された相談が見つかりませんでした。"
+
+
+class NotAuthorized(ConsultError):
+    user_message = "申し訳ありません。この操作は担当職員のみ行えます。"
+
+
+class StoreUnavailable(ConsultError):
+    user_message = "相談記録のデータベースに接続できませんでした。"
