@@ -1,7 +1,152 @@
-"""(placeholder, being written)"""
+"""`consult doctor`: one line per check, ✓ / ✗ / –, non-zero exit when something required is broken.
+
+Required: a writable data dir, an index, a migrated database. Optional (reported, not required
+unless configured): the LLM endpoint and Slack. A configured-but-broken optional part is a failure.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
 
 import typer
 
+from bot.cli.context import cli_context
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+OK, BAD, SKIP = "✓", "✗", "–"
+
+
+@dataclass(frozen=True)
+class Check:
+    status: str      # OK / BAD / SKIP
+    name: str
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == BAD
+
+
+def check_data_dir(settings: Settings) -> Check:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=settings.data_dir, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check(BAD, "データディレクトリ", f"{settings.data_dir} に書き込めません ({exc.strerror})")
+    return Check(OK, "データディレクトリ", str(settings.data_dir.resolve()))
+
+
+def check_index(settings: Settings) -> Check:
+    from ingest.errors import IndexMissing
+    from ingest.index import open_index
+
+    try:
+        stats = open_index(settings).stats()
+    except IndexMissing:
+        return Check(BAD, "索引", "まだ作成されていません。`consult ingest` を実行してください")
+    except Exception as exc:  # a broken index must be reported, not crash the report
+        return Check(BAD, "索引", f"開けません: {type(exc).__name__}: {exc}")
+    chunks = stats.get("chunks", 0)
+    model = stats.get("embedding_model", "?")
+    if not chunks:
+        return Check(BAD, "索引", f"チャンクが0件です（埋め込みモデル {model}）。`consult ingest` を実行してください")
+    return Check(OK, "索引", f"{stats.get('documents', '?')} 文書 / {chunks} チャンク（埋め込みモデル {model}）")
+
+
+def check_database(settings: Settings) -> Check:
+    from bot.cases.store import CaseStore
+
+    label = "データベース"
+    try:
+        store = CaseStore.from_settings(settings, migrate=False)
+        migrated = store.is_migrated()
+    except Exception as exc:
+        return Check(BAD, label, f"接続できません: {type(exc).__name__}")
+    where = "PostgreSQL" if settings.database_url_resolved.startswith("postgresql") else "SQLite"
+    if not migrated:
+        return Check(BAD, label, f"{where}: マイグレーション未適用です。`consult db upgrade` を実行してください")
+    return Check(OK, label, f"{where}: マイグレーション適用済み")
+
+
+def check_llm(settings: Settings) -> Check:
+    label = "LLM"
+    if not settings.llm_configured:
+        return Check(SKIP, label, "未設定です（資料の抜粋で回答します）")
+    try:
+        model = ping_llm(settings)
+    except Exception as exc:
+        return Check(BAD, label, f"応答がありません: {type(exc).__name__}")
+    return Check(OK, label, f"応答あり（モデル {model}）")
+
+
+def check_slack(settings: Settings) -> Check:
+    label = "Slack"
+    if not settings.slack_bot_token:
+        return Check(SKIP, label, "SLACK_BOT_TOKEN が未設定です（コンソールチャットで動作します）")
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=settings.slack_bot_token.get_secret_value(),
+                       base_url=settings.slack_api_url, timeout=10)
+    try:
+        auth = client.auth_test()
+    except SlackApiError as exc:
+        return Check(BAD, label, f"auth.test が失敗しました: {exc.response.get('error', '?')}")
+    except Exception as exc:
+        return Check(BAD, label, f"{settings.slack_api_url} に接続できません: {type(exc).__name__}")
+    modes = []
+    if settings.slack_app_token:
+        modes.append("Socket Mode")
+    if settings.slack_signing_secret:
+        modes.append("HTTP")
+    if not modes:
+        return Check(BAD, label, "SLACK_APP_TOKEN か SLACK_SIGNING_SECRET のどちらかを設定してください")
+    return Check(OK, label, f"{auth.get('team', '?')} に {auth.get('user', '?')} として接続（{' / '.join(modes)}）")
+
+
+def ping_llm(settings: Settings) -> str:
+    """Ask the configured endpoint for a one-token completion; returns the model that answered."""
+    import openai
+
+    if settings.azure_openai_endpoint and settings.azure_openai_deployment:
+        key = settings.azure_openai_api_key or settings.openai_api_key
+        client = openai.AzureOpenAI(
+            azure_endpoint=settings.azure_openai_endpoint,
+            api_key=key.get_secret_value() if key else None,
+            api_version=settings.azure_openai_api_version, timeout=10, max_retries=0)
+        model = settings.azure_openai_deployment
+    else:
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
+        client = openai.OpenAI(base_url=settings.openai_base_url, api_key=key,
+                               timeout=10, max_retries=0)
+        model = settings.llm_model
+    reply = client.chat.completions.create(
+        model=model, max_tokens=1, messages=[{"role": "user", "content": "ping"}])
+    return reply.model or model
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [check(settings) for check in
+            (check_data_dir, check_index, check_database, check_llm, check_slack)]
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def doctor(ctx: typer.Context) -> None:
+        """設定と接続を点検します (check configuration, index, database, LLM and Slack)."""
+        try:
+            settings = cli_context(ctx).settings
+        except ConfigError as exc:
+            typer.echo(f"{BAD} 設定: {exc}")
+            raise typer.Exit(1)
+        checks = run_checks(settings)
+        for check in checks:
+            typer.echo(f"{check.status} {check.name}: {check.detail}")
+        failed = [c for c in checks if c.failed]
+        if failed:
+            typer.echo(f"\n{len(failed)} 件の問題があります。上の ✗ の項目を確認してください。")
+            raise typer.Exit(1)
+        typer.echo("\nすべての必須項目に問題はありません。")

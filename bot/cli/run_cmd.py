@@ -1,7 +1,59 @@
-"""(placeholder, being written)"""
+"""`consult run`: what `make run` calls. Migrates the database, refreshes the index from the
+knowledge dir (only what changed), then starts Slack (Socket Mode, or HTTP with --http) or,
+when Slack is not configured, the local console chat."""
+
+from __future__ import annotations
+
+import sys
 
 import typer
 
+from bot.cli.context import cli_context
+from bot.errors import ConfigError
+
+NOT_CONFIGURED = (
+    "Slack が設定されていないため、コンソールで相談を受け付けます"
+    "（SLACK_BOT_TOKEN と SLACK_APP_TOKEN を設定すると Slack で動作します）。"
+)
+
+
+def _refresh_index(settings) -> None:
+    from ingest.errors import IngestLocked
+    from ingest.pipeline import run_ingest
+
+    try:
+        report = run_ingest(settings, progress=sys.stderr.isatty())
+    except IngestLocked as exc:
+        # Another ingest is running: answer from the index as it is.
+        print(f"索引の更新をスキップしました: {exc}", file=sys.stderr)
+        return
+    print(f"索引を確認しました: {report.summary_line()}", file=sys.stderr)
+    for failure in report.failed:
+        print(f"  ✗ {failure['path']}: {failure['error']}", file=sys.stderr)
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def run(
+        ctx: typer.Context,
+        http: bool = typer.Option(False, "--http", help="HTTP モードで Slack イベントを受けます (HTTP mode)"),
+        port: int | None = typer.Option(None, "--port", help="HTTP モードのポート (default: PORT or 3000)"),
+        skip_ingest: bool = typer.Option(False, "--skip-ingest", help="起動時の索引更新を省略します"),
+    ) -> None:
+        """索引を更新して起動します (refresh the index, then start Slack or the console chat)."""
+        context = cli_context(ctx)
+        settings = context.settings
+        if http and not settings.slack_http_ready:
+            raise ConfigError("--http には SLACK_BOT_TOKEN と SLACK_SIGNING_SECRET の設定が必要です")
+        if not skip_ingest:
+            _refresh_index(settings)
+        services = context.services
+        if http or settings.slack_socket_mode_ready:
+            from bot.slack.runner import serve
+
+            serve(settings, services, http=http, port=port or settings.http_port)
+            return
+        from bot.cli.ask_cmd import run_chat
+
+        print(NOT_CONFIGURED, file=sys.stderr)
+        run_chat(services, sys.stdin, sys.stdout)
