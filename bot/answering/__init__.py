@@ -1,0 +1,1 @@
+"""Hybrid retrieval and grounded Japanese answers (LLM or extractive)."""
