@@ -1,0 +1,26 @@
+"""Action ids, view callback ids and input ids of the staff surfaces (staff channel card, modals,
+staff App Home). The officer surfaces keep theirs in `bot.slack.ids`.
+
+Every staff button carries the case id (database primary key, as a string) in its `value`.
+"""
+
+from __future__ import annotations
+
+# Buttons on the staff card and in the staff App Home queue.
+STAFF_ASSIGN = "staff_case_assign"        # 「担当する」
+STAFF_REPLY = "staff_case_reply"          # 「回答する」 -> opens the reply modal
+STAFF_NOTE = "staff_case_note"            # 「メモ」 -> opens the internal-note modal
+STAFF_RESOLVE = "staff_case_resolve"      # 「解決済み」
+
+STAFF_ACTION_IDS = (STAFF_ASSIGN, STAFF_REPLY, STAFF_NOTE, STAFF_RESOLVE)
+
+# Modals (callback ids) and their single input (block id / action id).
+STAFF_REPLY_VIEW = "staff_reply_modal"
+STAFF_NOTE_VIEW = "staff_note_modal"
+REPLY_BLOCK = "staff_reply_block"
+REPLY_INPUT = "staff_reply_input"
+NOTE_BLOCK = "staff_note_block"
+NOTE_INPUT = "staff_note_input"
+
+# Block id of the action row on the staff card (lets tests and handlers find it).
+CARD_ACTIONS_BLOCK = "staff_card_actions"
