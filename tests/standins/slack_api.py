@@ -1,0 +1,493 @@
+"""A local stand-in for the Slack Web API (`https://slack.com/api/`), real HTTP on 127.0.0.1.
+
+Point `WebClient(base_url=stand_in.url)` at it. It records every call (method, parameters parsed
+from the form, JSON and GET-query encodings the SDK uses, a redacted copy of the headers and
+whether a token was sent) and answers the methods the consultation bot uses with realistic
+shapes. Tests can tell it to answer 429 with `Retry-After`, to answer `ok: false`, or to fail
+with HTTP 500 for the next N calls of a method.
+
+    with SlackApiStandIn() as slack:
+        client = WebClient(base_url=slack.url, token="xoxb-test")
+        client.chat_postMessage(channel="C1", text="hi")
+        call = slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "C1")
+
+Tokens are never stored in clear: a call keeps `token_present` and a short SHA-256 fingerprint
+(`fingerprint("xoxb-test")`) so a test can tell which token was used without printing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+# Parameters the SDK serialises to a JSON string inside form / query encodings.
+_JSON_FIELDS = {"blocks", "attachments", "view", "prompts", "metadata", "chunks", "unfurl_links_json"}
+
+
+def fingerprint(token: str) -> str:
+    """Short, non-reversible id of a token (what the stand-in records instead of the token)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+@dataclass
+class ApiCall:
+    method: str                      # e.g. "chat.postMessage"
+    http_method: str                 # "POST" / "GET"
+    encoding: str                    # "json" / "form" / "query"
+    params: dict[str, Any]
+    headers: dict[str, str]          # Authorization redacted
+    token_present: bool
+    token_fingerprint: str | None
+    at: float = field(default_factory=time.monotonic)
+    status: int = 200                # HTTP status the stand-in answered
+    response: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:  # short and token-free
+        return f"ApiCall({self.method}, status={self.status}, params={sorted(self.params)})"
+
+
+@dataclass
+class _Fault:
+    kind: str              # "ratelimit" / "error" / "http"
+    remaining: int
+    retry_after: int = 1
+    error: str = "internal_error"
+    status: int = 500
+
+
+class SlackApiStandIn:
+    """Slack Web API stand-in. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, *, team_id: str = "T111", bot_user_id: str = "UBOT", bot_id: str = "BBOT",
+                 team_name: str = "北海道庁テスト", user_fetch_delay: float = 0.0):
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.team_name = team_name
+        self.socket_mode_url: str | None = None      # answered by apps.connections.open
+        self._lock = threading.Condition()
+        self._calls: list[ApiCall] = []
+        self._faults: dict[str, list[_Fault]] = {}
+        self._messages: dict[str, list[dict[str, Any]]] = {}   # channel -> messages
+        self._users: dict[str, dict[str, Any]] = {}
+        self._members: dict[str, list[str]] = {}
+        self._views: dict[str, dict[str, Any]] = {}
+        self._ts_counter = itertools.count(1)
+        self._view_counter = itertools.count(1)
+        self._base_ts = int(time.time())
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "SlackApiStandIn":
+        stand_in = self
+
+        class Handler(_Handler):
+            owner = stand_in
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-api-stand-in",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "SlackApiStandIn":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "stand-in not started"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """Base URL for `WebClient(base_url=...)`, ending with '/'."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # ------------------------------------------------------------------ scripting
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next `times` calls of `method` with HTTP 429 and `Retry-After`."""
+        self._add_fault(method, _Fault("ratelimit", times, retry_after=retry_after))
+
+    def fail(self, method: str, times: int = 1, *, error: str = "internal_error",
+             http_status: int | None = None) -> None:
+        """Answer the next `times` calls with `ok: false, error` (or an HTTP error status)."""
+        kind = "http" if http_status else "error"
+        self._add_fault(method, _Fault(kind, times, error=error, status=http_status or 200))
+
+    def _add_fault(self, method: str, fault: _Fault) -> None:
+        with self._lock:
+            self._faults.setdefault(method, []).append(fault)
+
+    def add_user(self, user_id: str, *, real_name: str = "", display_name: str = "",
+                 is_bot: bool = False, **profile: Any) -> None:
+        with self._lock:
+            self._users[user_id] = {
+                "id": user_id, "team_id": self.team_id, "name": display_name or user_id,
+                "real_name": real_name, "is_bot": is_bot, "deleted": False,
+                "tz": "Asia/Tokyo",
+                "profile": {"real_name": real_name, "display_name": display_name, **profile},
+            }
+
+    def set_members(self, channel: str, members: list[str]) -> None:
+        with self._lock:
+            self._members[channel] = list(members)
+
+    def seed_message(self, channel: str, *, text: str, user: str | None = None,
+                     ts: str | None = None, thread_ts: str | None = None,
+                     bot_id: str | None = None) -> str:
+        """Add a message conversations.replies will return (e.g. an earlier thread turn)."""
+        ts = ts or self.next_ts()
+        msg: dict[str, Any] = {"type": "message", "ts": ts, "text": text}
+        if user:
+            msg["user"] = user
+        if bot_id:
+            msg["bot_id"] = bot_id
+        if thread_ts:
+            msg["thread_ts"] = thread_ts
+        with self._lock:
+            self._messages.setdefault(channel, []).append(msg)
+        return ts
+
+    def next_ts(self) -> str:
+        return f"{self._base_ts}.{next(self._ts_counter):06d}"
+
+    # ------------------------------------------------------------------ inspection
+    def calls(self, method: str | None = None) -> list[ApiCall]:
+        with self._lock:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def ok_calls(self, method: str) -> list[ApiCall]:
+        """Calls of `method` that the stand-in answered successfully."""
+        return [c for c in self.calls(method) if c.status == 200 and (c.response or {}).get("ok")]
+
+    def wait_for(self, method: str, predicate: Callable[[ApiCall], bool] | None = None,
+                 timeout: float = 10.0, count: int = 1) -> ApiCall:
+        """Block until `count` successful calls of `method` match; return the last match."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                matches = [c for c in self._calls if c.method == method and c.status == 200
+                           and (c.response or {}).get("ok")
+                           and (predicate is None or predicate(c))]
+                if len(matches) >= count:
+                    return matches[count - 1]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self._calls]
+                    raise AssertionError(
+                        f"timed out waiting for {count}x {method}; calls so far: {seen}")
+                self._lock.wait(remaining)
+
+    def messages(self, channel: str, thread_ts: str | None = None) -> list[dict[str, Any]]:
+        """Messages the stand-in holds for a channel (optionally one thread, root first)."""
+        with self._lock:
+            msgs = list(self._messages.get(channel, []))
+        if thread_ts is not None:
+            msgs = [m for m in msgs if m["ts"] == thread_ts or m.get("thread_ts") == thread_ts]
+        return sorted(msgs, key=lambda m: float(m["ts"]))
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    # ------------------------------------------------------------------ request handling
+    def _record(self, call: ApiCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+            self._lock.notify_all()
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        with self._lock:
+            faults = self._faults.get(method) or []
+            while faults and faults[0].remaining <= 0:
+                faults.pop(0)
+            if not faults:
+                return None
+            faults[0].remaining -= 1
+            return faults[0]
+
+    def _dispatch(self, method: str, params: dict[str, Any], call: ApiCall) -> dict[str, Any]:
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method"}
+        return handler(params, call)
+
+    # ---- methods
+    def _m_auth_test(self, p, call):
+        if not call.token_present:
+            return {"ok": False, "error": "not_authed"}
+        return {"ok": True, "url": "https://hokkaido-test.slack.com/", "team": self.team_name,
+                "user": "consult-bot", "team_id": self.team_id, "user_id": self.bot_user_id,
+                "bot_id": self.bot_id, "is_enterprise_install": False}
+
+    def _m_apps_connections_open(self, p, call):
+        if not self.socket_mode_url:
+            return {"ok": False, "error": "invalid_auth"}
+        return {"ok": True, "url": self.socket_mode_url}
+
+    def _store_bot_message(self, channel: str, text: str, *, thread_ts=None, blocks=None,
+                           **extra) -> dict[str, Any]:
+        ts = self.next_ts()
+        msg: dict[str, Any] = {"type": "message", "ts": ts, "text": text or "",
+                               "user": self.bot_user_id, "bot_id": self.bot_id, "team": self.team_id}
+        if blocks:
+            msg["blocks"] = blocks
+        if thread_ts:
+            msg["thread_ts"] = thread_ts
+        msg.update(extra)
+        with self._lock:
+            self._messages.setdefault(channel, []).append(msg)
+        return msg
+
+    def _find_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        with self._lock:
+            for msg in self._messages.get(channel, []):
+                if msg["ts"] == ts:
+                    return msg
+        return None
+
+    def _m_chat_postMessage(self, p, call):
+        channel = p.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        msg = self._store_bot_message(channel, p.get("text", ""), thread_ts=p.get("thread_ts"),
+                                      blocks=p.get("blocks"))
+        return {"ok": True, "channel": channel, "ts": msg["ts"], "message": msg}
+
+    def _m_chat_update(self, p, call):
+        msg = self._find_message(p.get("channel", ""), p.get("ts", ""))
+        if msg is None:
+            return {"ok": False, "error": "message_not_found"}
+        with self._lock:
+            if "text" in p:
+                msg["text"] = p["text"]
+            if "blocks" in p:
+                msg["blocks"] = p["blocks"]
+        return {"ok": True, "channel": p["channel"], "ts": p["ts"], "text": msg["text"],
+                "message": dict(msg)}
+
+    def _m_chat_postEphemeral(self, p, call):
+        if not p.get("channel") or not p.get("user"):
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "message_ts": self.next_ts()}
+
+    def _m_chat_getPermalink(self, p, call):
+        ts = str(p.get("message_ts", "")).replace(".", "")
+        return {"ok": True, "channel": p.get("channel"),
+                "permalink": f"https://hokkaido-test.slack.com/archives/{p.get('channel')}/p{ts}"}
+
+    def _m_chat_startStream(self, p, call):
+        channel = p.get("channel")
+        if not channel or not p.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        msg = self._store_bot_message(channel, _stream_text(p), thread_ts=p["thread_ts"],
+                                      streaming=True)
+        return {"ok": True, "channel": channel, "ts": msg["ts"]}
+
+    def _m_chat_appendStream(self, p, call):
+        msg = self._find_message(p.get("channel", ""), p.get("ts", ""))
+        if msg is None or not msg.get("streaming"):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        with self._lock:
+            msg["text"] += _stream_text(p)
+        return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
+
+    def _m_chat_stopStream(self, p, call):
+        msg = self._find_message(p.get("channel", ""), p.get("ts", ""))
+        if msg is None or not msg.get("streaming"):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        with self._lock:
+            msg["text"] += _stream_text(p)
+            if p.get("blocks"):
+                msg["blocks"] = p["blocks"]
+            msg["streaming"] = False
+        return {"ok": True, "channel": p["channel"], "ts": p["ts"], "message": dict(msg)}
+
+    def _m_reactions_add(self, p, call):
+        msg = self._find_message(p.get("channel", ""), p.get("timestamp", ""))
+        if msg is not None:
+            with self._lock:
+                msg.setdefault("reactions", []).append({"name": p.get("name"), "count": 1})
+        return {"ok": True}
+
+    def _view_response(self, p, view_id: str | None = None):
+        view = p.get("view")
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        view_id = view_id or f"V{next(self._view_counter):06d}"
+        stored = {"id": view_id, "team_id": self.team_id, "hash": f"{time.time():.6f}.h",
+                  "private_metadata": "", "callback_id": "", **view}
+        with self._lock:
+            self._views[view_id] = stored
+        return {"ok": True, "view": stored}
+
+    def _m_views_open(self, p, call):
+        if not p.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        return self._view_response(p)
+
+    def _m_views_publish(self, p, call):
+        if not p.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return self._view_response(p, f"VHOME{p['user_id']}")
+
+    def _m_views_update(self, p, call):
+        view_id = p.get("view_id")
+        if not view_id and not p.get("external_id"):
+            return {"ok": False, "error": "not_found"}
+        return self._view_response(p, view_id)
+
+    def _m_views_push(self, p, call):
+        return self._view_response(p)
+
+    def _m_conversations_replies(self, p, call):
+        channel, ts = p.get("channel"), p.get("ts")
+        msgs = self.messages(channel or "", ts) if channel and ts else []
+        if not msgs:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": msgs, "has_more": False,
+                "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_members(self, p, call):
+        members = self._members.get(p.get("channel", ""))
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_open(self, p, call):
+        users = p.get("users") or ""
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        first = str(users).split(",")[0]
+        return {"ok": True, "channel": {"id": f"D{first}"}}
+
+    def _m_conversations_info(self, p, call):
+        channel = p.get("channel", "")
+        return {"ok": True, "channel": {"id": channel, "is_im": channel.startswith("D"),
+                                        "is_channel": channel.startswith("C")}}
+
+    def _m_users_info(self, p, call):
+        user = self._users.get(p.get("user", ""))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _m_assistant_threads_setStatus(self, p, call):
+        if not p.get("channel_id") or not p.get("thread_ts"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
+    _m_assistant_threads_setSuggestedPrompts = _m_assistant_threads_setStatus
+    _m_assistant_threads_setTitle = _m_assistant_threads_setStatus
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: SlackApiStandIn
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def _handle(self, http_method: str) -> None:
+        parts = urlsplit(self.path)
+        method = parts.path.rsplit("/", 1)[-1]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        params: dict[str, Any] = {}
+        if parts.query:
+            params.update(_flatten(parse_qs(parts.query, keep_blank_values=True)))
+            encoding = "query"
+        if raw:
+            if ctype == "application/json":
+                params.update(json.loads(raw.decode("utf-8")))
+                encoding = "json"
+            else:
+                params.update(_flatten(parse_qs(raw.decode("utf-8"), keep_blank_values=True)))
+                encoding = "form"
+        elif not parts.query:
+            encoding = "form"
+        token = None
+        auth = self.headers.get("Authorization") or ""
+        if auth.lower().startswith("bearer "):
+            token = auth[7:].strip()
+        if "token" in params:
+            token = token or str(params.pop("token"))
+        for name in _JSON_FIELDS & params.keys():
+            if isinstance(params[name], str):
+                try:
+                    params[name] = json.loads(params[name])
+                except ValueError:
+                    pass
+        headers = {k: ("<redacted>" if k.lower() == "authorization" else v)
+                   for k, v in self.headers.items()}
+        call = ApiCall(method=method, http_method=http_method, encoding=encoding, params=params,
+                       headers=headers, token_present=bool(token),
+                       token_fingerprint=fingerprint(token) if token else None)
+        fault = self.owner._take_fault(method)
+        extra_headers: dict[str, str] = {}
+        if fault is not None and fault.kind == "ratelimit":
+            call.status, call.response = 429, {"ok": False, "error": "ratelimited"}
+            extra_headers["Retry-After"] = str(fault.retry_after)
+        elif fault is not None and fault.kind == "http":
+            call.status, call.response = fault.status, None
+        elif fault is not None:
+            call.response = {"ok": False, "error": fault.error}
+        else:
+            try:
+                call.response = self.owner._dispatch(method, params, call)
+            except Exception as exc:  # a bug in the stand-in must be visible, not a hang
+                call.status, call.response = 500, {"ok": False, "error": f"stand_in_bug: {exc!r}"}
+        # Record before answering, so a caller that got the answer always finds its call.
+        self.owner._record(call)
+        self._reply(call.status, call.response, extra_headers)
+
+    def _reply(self, status: int, body: dict | None, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else b"server error"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8" if body is not None
+                         else "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _flatten(query: dict[str, list[str]]) -> dict[str, Any]:
+    return {k: (v[0] if len(v) == 1 else v) for k, v in query.items()}
+
+
+def _stream_text(params: dict[str, Any]) -> str:
+    """Text carried by a streaming call: `markdown_text` and/or `markdown_text` chunks."""
+    text = params.get("markdown_text") or ""
+    for chunk in params.get("chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
+            text += chunk.get("text") or ""
+    return text
