@@ -215,3 +215,31 @@ def test_knowledge_base_readme_marks_sample_content():
     text = (KB / "README.md").read_text(encoding="utf-8")
     assert "サンプル" in text and "sample" in text.lower()
     assert "consult ingest" in text
+
+
+# ---- .env.example (bundled alongside the sample content) ---------------------------------------
+
+def _env_example_names() -> set[str]:
+    text = (REPO / ".env.example").read_text(encoding="utf-8")
+    return set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, re.M))
+
+
+def test_env_example_lists_every_setting():
+    from bot.settings import Settings
+
+    aliases = {str(f.validation_alias) for f in Settings.model_fields.values() if f.validation_alias}
+    assert aliases, "settings declare their environment variable names"
+    assert aliases == _env_example_names()
+
+
+def test_env_example_copied_as_is_is_valid_and_unconfigured(tmp_path):
+    from bot.settings import Settings
+
+    env_file = tmp_path / ".env"
+    env_file.write_text((REPO / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    settings = Settings(_env_file=env_file)
+    assert not settings.slack_socket_mode_ready
+    assert not settings.slack_http_ready
+    assert not settings.llm_configured
+    assert settings.chroma_host is None and settings.database_url is None
+    assert settings.embeddings == "local"
