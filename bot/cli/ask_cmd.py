@@ -1,7 +1,170 @@
-"""(placeholder, being written)"""
+"""`consult ask`, `consult chat`, `consult eval`.
+
+ask/chat go through the consultation service, so every question becomes a logged case.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import uuid
+from pathlib import Path
 
 import typer
 
+from bot.cli.context import cli_context
+from bot.domain import Answer, Conversation, Inquiry, Requester
+
+EXIT_WORDS = {"exit", "quit", "bye", "終了", "おわり", "しゅうりょう"}
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def source_line(n: int, p) -> str:
+    where = p.title or p.source
+    if p.section:
+        where += f" › {p.section}"
+    if p.page:
+        where += f"（{p.page}ページ）"
+    return f"  [{n}] {where} — {p.source}"
+
+
+def render_text(answer: Answer) -> str:
+    lines = [answer.text]
+    if answer.sources:
+        lines += ["", "出典:"] + [source_line(i, p) for i, p in enumerate(answer.sources, start=1)]
+    return "\n".join(lines)
+
+
+def answer_json(question: str, answer: Answer, case_id) -> dict:
+    return {
+        "question": question,
+        "answer": answer.text,
+        "answered": answer.answered,
+        "mode": answer.mode,
+        "sources": [{"n": i, "source": p.source, "title": p.title, "section": p.section,
+                     "page": p.page, "score": round(p.score, 6), "text": p.text}
+                    for i, p in enumerate(answer.sources, start=1)],
+        "case_id": case_id,
+    }
+
+
+def _consult(services, question: str, kind: str, session: str, user: str):
+    return services.consultation.consult(Inquiry(
+        question=question,
+        conversation=Conversation(kind=kind, thread_ts=session),
+        requester=Requester(user_id=f"{kind}:{user}" if kind == "console" else f"cli:{user}"),
+    ))
+
+
+def _set_k(services, k: int | None) -> None:
+    if k is not None:
+        services.answerer.k = k
+
+
+def ask(ctx: typer.Context,
+        question: str = typer.Argument(..., help="質問文"),
+        as_json: bool = typer.Option(False, "--json", help="結果を JSON で出力します"),
+        k: int = typer.Option(5, "--k", min=1, max=20, help="根拠として使う資料の件数")) -> None:
+    """質問に1回回答します（相談記録に残ります）。"""
+    from bot.answering.pii import PII_NOTICE
+
+    if not question.strip():
+        typer.echo("エラー: 質問が空です。質問文を指定してください。", err=True)
+        raise typer.Exit(1)
+    services = cli_context(ctx).services
+    _set_k(services, k)
+    result = _consult(services, question, "cli", uuid.uuid4().hex[:12], _login())
+    if as_json:
+        shown = _masked_question(question)
+        typer.echo(json.dumps(answer_json(shown, result.answer, result.case_id), ensure_ascii=False))
+        return
+    if result.pii_kinds:
+        typer.echo(PII_NOTICE)
+        typer.echo("")
+    typer.echo(render_text(result.answer))
+    if result.case_ref:
+        typer.echo(f"\n（相談番号: {result.case_ref}）")
+
+
+def _masked_question(question: str) -> str:
+    from bot.answering.pii import mask_pii
+
+    return mask_pii(question)[0]
+
+
+def chat(ctx: typer.Context,
+         k: int = typer.Option(5, "--k", min=1, max=20, help="根拠として使う資料の件数")) -> None:
+    """コンソールで相談します（履歴を保ったまま続けて質問できます。exit か Ctrl-D で終了）。"""
+    from bot.answering.pii import PII_NOTICE
+
+    services = cli_context(ctx).services
+    _set_k(services, k)
+    interactive = sys.stdin.isatty()
+    session = uuid.uuid4().hex[:12]
+    user = _login()
+    typer.echo("北海道 市町村支援 相談アシスタントです。ご質問をどうぞ（終了するには exit と入力してください）。")
+    if not services.answerer.streaming:
+        typer.echo("※ 生成AIが設定されていないため、資料の該当箇所を抜粋してお答えします。")
+    while True:
+        if interactive:
+            typer.echo("\n質問> ", nl=False)
+        line = sys.stdin.readline()
+        if not line:  # EOF
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question.lower() in EXIT_WORDS:
+            break
+        if not interactive:
+            typer.echo(f"\n質問> {_masked_question(question)}")
+        result = _consult(services, question, "console", session, user)
+        if result.pii_kinds:
+            typer.echo(PII_NOTICE)
+        typer.echo("")
+        typer.echo(render_text(result.answer))
+        if result.case_ref:
+            typer.echo(f"（相談番号: {result.case_ref}）")
+    typer.echo("\nご利用ありがとうございました。")
+
+
+def eval_cmd(ctx: typer.Context,
+             qa_file: Path = typer.Argument(..., help="評価用 JSONL（question と expected_text / expected_source）"),
+             mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
+             k: int = typer.Option(10, "--k", min=1, max=100, help="取得する件数"),
+             as_json: bool = typer.Option(False, "--json", help="結果を JSON で出力します")) -> None:
+    """現在の索引に対して検索精度（recall@1/5/10, MRR@10）と応答時間を測ります。"""
+    from bot.answering.evaluation import QAFileError, evaluate, load_qa
+    from bot.answering.retriever import MODES, HybridRetriever
+
+    if mode not in MODES:
+        typer.echo(f"エラー: --mode には {' / '.join(MODES)} のいずれかを指定してください。", err=True)
+        raise typer.Exit(1)
+    try:
+        items = load_qa(qa_file)
+    except QAFileError as exc:
+        typer.echo(f"エラー: {exc}", err=True)
+        raise typer.Exit(1)
+    retriever = HybridRetriever.from_settings(cli_context(ctx).settings)
+    retriever.search("ウォームアップ", k=k, mode=mode)  # open the index and load models first
+    result, _ = evaluate(items, lambda q: retriever.search(q, k=k, mode=mode))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    typer.echo(f"評価件数: {result['n']}（モード: {mode}, k={k}）")
+    for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
+        typer.echo(f"  {key:<10} {result[key]:.4f}")
+    typer.echo(f"  応答時間 p50 {result['latency_ms_p50']:.1f} ms / p95 {result['latency_ms_p95']:.1f} ms")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("ask")(ask)
+    app.command("chat")(chat)
+    app.command("eval")(eval_cmd)

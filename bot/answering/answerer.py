@@ -1,0 +1,181 @@
+"""Grounded answers: retrieve -> judge the evidence -> LLM answer with [n] citations (validated),
+or an extractive answer quoting sentences; declines honestly when the documents do not cover it."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Sequence
+
+from bot.answering import extractive
+from bot.answering.citations import renumber
+from bot.answering.llm import build_chat_model, model_name
+from bot.answering.messages import DECLINE_TEXT, EMPTY_QUESTION_TEXT, LLM_FALLBACK_NOTE, NO_CITATION_NOTE
+from bot.answering.prompts import PromptSet, neutralise
+from bot.domain import Answer, HistoryTurn, Passage
+
+log = logging.getLogger(__name__)
+
+MAX_HISTORY_TURNS = 4
+MAX_CONDENSED_CHARS = 300
+
+
+def format_documents(passages: Sequence[Passage]) -> str:
+    """The <documents> block body: one <document> per passage, every value neutralised so a
+    document cannot close its block or open a fake one."""
+    blocks = []
+    for i, p in enumerate(passages, start=1):
+        where = neutralise(p.source) + (f" p.{p.page}" if p.page else "")
+        attrs = (f'index="{i}" title="{neutralise(p.title).replace(chr(34), "＂")}" '
+                 f'section="{neutralise(p.section).replace(chr(34), "＂")}" '
+                 f'source="{where.replace(chr(34), "＂")}"')
+        blocks.append(f"<document {attrs}>\n{neutralise(p.text)}\n</document>")
+    return "\n".join(blocks)
+
+
+def format_history(history: Sequence[HistoryTurn]) -> str:
+    lines = []
+    for turn in history[-MAX_HISTORY_TURNS:]:
+        lines.append(f"職員: {neutralise(turn.question)}")
+        lines.append(f"アシスタント: {neutralise(turn.answer)[:400]}")
+    return "\n".join(lines)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    import httpx
+    import openai
+
+    seen = exc
+    for _ in range(5):
+        if isinstance(seen, (openai.APITimeoutError, httpx.TimeoutException, TimeoutError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+        if seen is None:
+            break
+    return False
+
+
+class Answerer:
+    def __init__(self, settings, retriever, *, llm=None, prompts: PromptSet | None = None, k: int = 5):
+        self.settings = settings
+        self.retriever = retriever
+        self.llm = llm
+        self.prompts = prompts or PromptSet.load()
+        self.k = k
+        self.model = model_name(settings) if llm is not None else None
+
+    @classmethod
+    def from_settings(cls, settings, retriever, **kw) -> "Answerer":
+        return cls(settings, retriever, llm=build_chat_model(settings), **kw)
+
+    @property
+    def streaming(self) -> bool:
+        """True when answers are generated (and can be streamed token by token)."""
+        return self.llm is not None
+
+    # ---- public ------------------------------------------------------------------------------
+    def answer(self, question: str, history: Sequence[HistoryTurn] = (),
+               on_token: Callable[[str], None] | None = None, *, k: int | None = None) -> Answer:
+        start = time.perf_counter()
+        question = (question or "").strip()
+        if not question:
+            return Answer(text=EMPTY_QUESTION_TEXT, answered=False, mode="none", latency_ms=0)
+        k = k or self.k
+        standalone = self._standalone(question, list(history))
+        passages = self.retriever.search(standalone, k=k)
+        evidence = self.retriever.evidence(standalone, passages) if passages else 0.0
+        base = dict(evidence=round(evidence, 4),
+                    standalone_question=standalone if standalone != question else None)
+        if not passages or not self.retriever.is_covered(evidence):
+            return self._finish(start, Answer(text=DECLINE_TEXT, answered=False, mode="none",
+                                              prompt_version=None, model=None, **base))
+        fallback_reason = None
+        if self.llm is not None:
+            try:
+                answer = self._llm_answer(standalone, passages, on_token, base)
+                if answer is not None:
+                    return self._finish(start, answer)
+                fallback_reason = "no_valid_citation"
+            except Exception as exc:  # any failure of the model call: answer from the documents
+                fallback_reason = "llm_timeout" if _is_timeout(exc) else "llm_error"
+                log.warning("LLM call failed (%s: %s); falling back to the extractive answer",
+                            type(exc).__name__, fallback_reason)
+        answer = self._extractive_answer(standalone, question, passages, base, fallback_reason)
+        return self._finish(start, answer)
+
+    # ---- steps -------------------------------------------------------------------------------
+    def _standalone(self, question: str, history: list[HistoryTurn]) -> str:
+        if not history:
+            return question
+        if self.llm is not None:
+            try:
+                condensed = self._condense(question, history)
+                if condensed:
+                    return condensed
+            except Exception as exc:
+                log.warning("condensing the follow-up failed (%s); combining with the previous "
+                            "question instead", type(exc).__name__)
+        return f"{history[-1].question}\n{question}"
+
+    def _condense(self, question: str, history: list[HistoryTurn]) -> str | None:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        p = self.prompts
+        messages = [SystemMessage(p.condense_system.render()),
+                    HumanMessage(p.condense_user.render(history=format_history(history),
+                                                        question=neutralise(question)))]
+        reply = self.llm.invoke(messages)
+        text = str(reply.content or "").strip().splitlines()
+        condensed = text[0].strip().strip("「」\"'") if text else ""
+        if not condensed or len(condensed) > MAX_CONDENSED_CHARS:
+            return None
+        return condensed
+
+    def _llm_answer(self, question: str, passages: list[Passage],
+                    on_token: Callable[[str], None] | None, base: dict) -> Answer | None:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        p = self.prompts
+        messages = [SystemMessage(p.answer_system.render()),
+                    HumanMessage(p.answer_user.render(documents=format_documents(passages),
+                                                      question=neutralise(question)))]
+        if on_token is not None:
+            parts: list[str] = []
+            for chunk in self.llm.stream(messages):
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if piece:
+                    parts.append(piece)
+                    on_token(piece)
+            raw = "".join(parts)
+        else:
+            raw = str(self.llm.invoke(messages).content or "")
+        text, cited, invalid = renumber(raw.strip(), passages)
+        if invalid:
+            log.info("removed %d citation(s) to passages that were not given: %s", len(invalid), invalid)
+        if not cited:
+            return None
+        return Answer(text=text, answered=True, mode="llm", sources=cited, model=self.model,
+                      prompt_version=p.answer_version, **base)
+
+    def _extractive_answer(self, retrieval_query: str, question: str, passages: list[Passage],
+                           base: dict, fallback_reason: str | None) -> Answer:
+        from ingest.tokenizer import tokenize
+
+        quotes = extractive.select_sentences(
+            retrieval_query, passages, tokenize,
+            focus=question if retrieval_query != question else None)
+        if not quotes:
+            return Answer(text=DECLINE_TEXT, answered=False, mode="none",
+                          fallback_reason=fallback_reason, **base)
+        text, cited, _ = renumber(extractive.render_extractive(quotes), passages)
+        if fallback_reason:
+            note = NO_CITATION_NOTE if fallback_reason == "no_valid_citation" else LLM_FALLBACK_NOTE
+            text = f"{note}\n{text}"
+        return Answer(text=text, answered=True, mode="extractive", sources=cited, model=None,
+                      prompt_version=extractive.EXTRACTIVE_VERSION,
+                      fallback_reason=fallback_reason, **base)
+
+    @staticmethod
+    def _finish(start: float, answer: Answer) -> Answer:
+        answer.latency_ms = int((time.perf_counter() - start) * 1000)
+        return answer

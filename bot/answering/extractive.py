@@ -1,0 +1,98 @@
+"""Extractive answers: quote the most relevant sentences (not whole chunks) of the top passages,
+each followed by its [n] citation, under a label saying it is an excerpt, not a generated answer."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from bot.answering.evidence import content_tokens
+from bot.domain import Passage
+
+EXTRACTIVE_VERSION = "extractive@2026-11-28.1"
+EXTRACTIVE_LABEL = "【資料からの抜粋】以下は登録資料の該当箇所をそのまま引用したもので、AI が生成した回答ではありません。"
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n+")
+_BULLET = re.compile(r"^\s*(?:[-・●○◆■□*]|\d+[.)．）])\s*")
+# Sentences that address the assistant instead of the reader are never quoted.
+_INJECTION = re.compile(
+    r"(?:指示|命令|プロンプト|ルール).{0,12}(?:無視|忘れ|従わ|破棄|上書き)|"
+    r"(?:無視|忘れ).{0,6}(?:指示|命令|プロンプト)|"
+    r"ignore (?:all |the )?(?:previous|above|prior) |system prompt|you are now|"
+    r"(?:あなた|アシスタント|AI)は.{0,10}(?:として振る舞|になりきっ|と名乗)",
+    re.I,
+)
+
+
+_FAQ_Q = re.compile(r"^\s*(?:Q|Ｑ|問|質問)\s*[:：.．]")
+_FAQ_A = re.compile(r"^\s*(?:A|Ａ|答|回答)\s*[:：.．]\s*")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage. FAQ chunks ("Q: ...\nA: ...") contribute their answer only."""
+    out = []
+    for line in text.splitlines():
+        if _FAQ_Q.match(line):
+            continue
+        line = _FAQ_A.sub("", line)
+        for raw in _SENTENCE_END.split(line):
+            s = _BULLET.sub("", raw or "").strip()
+            if len(s) >= 6:
+                out.append(s)
+    return out
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    return bool(_INJECTION.search(unicodedata.normalize("NFKC", sentence)))
+
+
+@dataclass(frozen=True)
+class Quote:
+    passage_index: int      # 0-based index into the passages given
+    position: int           # sentence position inside the passage
+    text: str
+    score: float
+
+
+def select_sentences(question: str, passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
+                     *, max_sentences: int = 3, max_passages: int = 3, per_passage: int = 2,
+                     focus: str | None = None) -> list[Quote]:
+    """Score every sentence of the top passages by overlap with the question's content words
+    (words of `focus`, the latest question of a follow-up, count double) and by passage rank."""
+    q_tokens = set(content_tokens(tokenize(question)))
+    focus_tokens = set(content_tokens(tokenize(focus))) if focus else set()
+    candidates: list[Quote] = []
+    for pi, passage in enumerate(passages[:max_passages]):
+        for si, sentence in enumerate(split_sentences(passage.text)):
+            if looks_like_instruction(sentence):
+                continue
+            toks = set(tokenize(sentence))
+            overlap = sum(min(len(t), 4) for t in q_tokens & toks)
+            overlap += sum(min(len(t), 4) for t in focus_tokens & toks)
+            rank_bonus = 1.0 / (1 + pi)
+            candidates.append(Quote(pi, si, sentence, overlap + rank_bonus - 0.01 * si))
+    if not candidates:
+        return []
+    best = sorted(candidates, key=lambda q: -q.score)
+    chosen: list[Quote] = []
+    per: dict[int, int] = {}
+    for quote in best:
+        if len(chosen) >= max_sentences:
+            break
+        if per.get(quote.passage_index, 0) >= per_passage:
+            continue
+        if chosen and quote.score < 1.0:  # nothing in common with the question: stop adding
+            continue
+        chosen.append(quote)
+        per[quote.passage_index] = per.get(quote.passage_index, 0) + 1
+    return sorted(chosen, key=lambda q: (q.passage_index, q.position))
+
+
+def render_extractive(quotes: Sequence[Quote]) -> str:
+    """Label, then one quoted sentence per line with its [n] (n = passage_index + 1)."""
+    lines = [EXTRACTIVE_LABEL, ""]
+    for quote in quotes:
+        lines.append(f"・「{quote.text}」[{quote.passage_index + 1}]")
+    return "\n".join(lines)

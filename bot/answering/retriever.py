@@ -1,0 +1,195 @@
+"""Hybrid retriever: dense (Chroma, e5 `query:`) top-N + BM25 (bm25s over Sudachi tokens) top-N,
+weighted reciprocal-rank fusion, near-duplicate collapse, top-k passages.
+
+It reads the index only through `ingest.index.open_index(settings)` and is a LangChain
+`BaseRetriever`, so it also plugs into chains (`retriever.invoke("質問")` -> Documents).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from bot.answering.evidence import EvidenceModel
+from bot.answering.fusion import FusionParams, collapse_near_duplicates, rrf_fuse
+from bot.domain import Passage
+from bot.errors import KnowledgeBaseMissing
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "bm25", "dense"]
+MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
+
+
+def _page(value: Any) -> int | None:
+    try:
+        page = int(value)
+    except (TypeError, ValueError):
+        return None
+    return page if page > 0 else None
+
+
+def split_heading(text: str, metadata: dict) -> str:
+    """Chunk page_content is "<title> > <section>" on the first line, then the body: return the
+    body alone (title and section travel as separate fields)."""
+    first, sep, rest = text.partition("\n")
+    heading = str(metadata.get("heading") or "")
+    title = str(metadata.get("title") or "")
+    if sep and first.strip() and (first.strip() == heading.strip() or
+                                  (title and first.startswith(title))):
+        return rest.strip()
+    return text.strip()
+
+
+class HybridRetriever(BaseRetriever):
+    """`search(query, k, doc_type, mode) -> list[Passage]`; `evidence(query, passages) -> 0..1`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    settings: Any = None
+    k: int = 5
+    mode: str = "hybrid"
+    doc_type: str | None = None
+    params: FusionParams = FusionParams()
+    evidence_model: EvidenceModel = EvidenceModel()
+    dedupe_threshold: float = 0.85
+
+    _handle: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _pool: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def from_settings(cls, settings, **overrides) -> "HybridRetriever":
+        return cls(settings=settings, **overrides)
+
+    # ---- index access --------------------------------------------------------------------
+    def handle(self):
+        """The index handle, opened on first use and refreshed when ingest changed it."""
+        from ingest.errors import IndexMissing
+        from ingest.index import open_index
+
+        with self._lock:
+            try:
+                if self._handle is None:
+                    self._handle = open_index(self.settings)
+                else:
+                    self._handle.refresh_if_changed()
+            except IndexMissing as exc:
+                self._handle = None
+                raise KnowledgeBaseMissing(str(exc)) from exc
+            return self._handle
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
+        return self._pool
+
+    # ---- search ----------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, doc_type: str | None = None,
+               mode: str | None = None) -> list[Passage]:
+        from ingest.errors import IndexMissing
+
+        k = k or self.k
+        mode = mode or self.mode
+        doc_type = doc_type if doc_type is not None else self.doc_type
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; use one of {MODES}")
+        query = (query or "").strip()
+        if not query:
+            return []
+        handle = self.handle()
+        n = max(self.params.n_candidates, k)
+        try:
+            dense: list = []
+            lexical: list = []
+            if mode == "hybrid":
+                # The dense search (query embedding + Chroma) runs beside the BM25 search.
+                future = self._executor().submit(handle.dense_search, query, n, doc_type)
+                lexical = handle.lexical_search(query, n, doc_type)
+                dense = future.result()
+            elif mode == "dense":
+                dense = handle.dense_search(query, n, doc_type)
+            else:
+                lexical = handle.lexical_search(query, n, doc_type)
+        except IndexMissing as exc:
+            raise KnowledgeBaseMissing(str(exc)) from exc
+        return self._assemble(handle, dense, lexical, k, mode)
+
+    def _assemble(self, handle, dense: list, lexical: list, k: int, mode: str) -> list[Passage]:
+        dense_ids = [row[0] for row in dense]
+        dense_sim = {row[0]: float(row[1]) for row in dense}
+        bm25 = {cid: float(score) for cid, score in lexical}
+        texts: dict[str, tuple[str, dict]] = {row[0]: (row[2], dict(row[3] or {})) for row in dense}
+        if mode == "hybrid":
+            fused = rrf_fuse([(dense_ids, self.params.dense_weight),
+                              ([cid for cid, _ in lexical], self.params.bm25_weight)],
+                             self.params.rrf_k)
+        elif mode == "dense":
+            fused = [(cid, dense_sim[cid]) for cid in dense_ids]
+        else:
+            fused = [(cid, score) for cid, score in lexical]
+        # Fetch texts only for the head of the list (enough to survive duplicate collapse).
+        head = [cid for cid, _ in fused[: max(3 * k, k + 10)]]
+        missing = [cid for cid in head if cid not in texts]
+        if missing:
+            texts.update({cid: (t, dict(m or {})) for cid, (t, m) in handle.get_chunks(missing).items()})
+        score = dict(fused)
+        kept = collapse_near_duplicates(
+            ((cid, split_heading(*texts[cid])) for cid in head if cid in texts), k,
+            self.dedupe_threshold)
+        out = []
+        for cid in kept:
+            text, meta = texts[cid]
+            out.append(Passage(
+                chunk_id=cid,
+                text=split_heading(text, meta),
+                source=str(meta.get("source", "")),
+                title=str(meta.get("title", "")),
+                section=str(meta.get("section", "")),
+                page=_page(meta.get("page")),
+                doc_type=str(meta.get("doc_type", "other")),
+                score=float(score[cid]),
+                dense_score=dense_sim.get(cid),
+                bm25_score=bm25.get(cid),
+            ))
+        return out
+
+    def timed_search(self, query: str, **kw) -> tuple[list[Passage], float]:
+        start = time.perf_counter()
+        passages = self.search(query, **kw)
+        return passages, (time.perf_counter() - start) * 1000.0
+
+    # ---- evidence ----------------------------------------------------------------------------
+    def evidence_features(self, query: str, passages: list[Passage]) -> tuple[float, float]:
+        from ingest.tokenizer import tokenize
+
+        return self.evidence_model.features(query, passages, tokenize)
+
+    def evidence(self, query: str, passages: list[Passage]) -> float:
+        """0..1: how strongly the passages support answering `query` (>= threshold: answer)."""
+        dense, cov = self.evidence_features(query, passages)
+        return self.evidence_model.score(dense, cov)
+
+    def is_covered(self, evidence: float) -> bool:
+        return evidence >= self.evidence_model.threshold
+
+    # ---- LangChain -------------------------------------------------------------------------
+    def _get_relevant_documents(self, query: str, *,
+                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [to_document(p) for p in self.search(query)]
+
+
+def to_document(p: Passage) -> Document:
+    return Document(page_content=p.text, id=p.chunk_id, metadata={
+        "chunk_id": p.chunk_id, "source": p.source, "title": p.title, "section": p.section,
+        "page": p.page or 0, "doc_type": p.doc_type, "score": p.score,
+        "dense_score": p.dense_score, "bm25_score": p.bm25_score,
+    })
