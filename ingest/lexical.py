@@ -1,0 +1,117 @@
+"""BM25 (bm25s over `tokenize`) persisted under `settings.lexical_dir`.
+
+Layout: `lexical_dir/gen-<id>/` holds one complete index (bm25s files + `chunks.json` with the
+chunk ids in index order, their doc_type, and their tokens, reused on the next rebuild so
+unchanged chunks are not re-tokenised). `lexical_dir/CURRENT` names the live generation and is
+replaced atomically (`os.replace`), so a reader never sees a half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from ingest.tokenizer import tokenize
+
+log = logging.getLogger(__name__)
+
+_EMPTY_TOKEN = "\u2205"  # keeps documents without content words indexable
+
+
+@dataclass
+class LexicalIndex:
+    bm25: bm25s.BM25 | None
+    ids: list[str]
+    doc_types: np.ndarray  # object array of doc_type per position
+    vocab: dict[str, int]
+    generation: str
+
+    def search(self, query: str, n: int, doc_type: str | None = None) -> list[tuple[str, float]]:
+        if self.bm25 is None or not self.ids or n <= 0:
+            return []
+        tokens = [t for t in tokenize(query) if t in self.vocab]
+        if not tokens:
+            return []
+        scores = self.bm25.get_scores(tokens)
+        if doc_type is not None:
+            scores = np.where(self.doc_types == doc_type, scores, 0.0)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def current_generation(lexical_dir: Path) -> str | None:
+    try:
+        return (lexical_dir / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _load_chunk_table(gen_dir: Path) -> dict:
+    with open(gen_dir / "chunks.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def previous_tokens(lexical_dir: Path) -> dict[str, list[str]]:
+    gen = current_generation(lexical_dir)
+    if not gen:
+        return {}
+    try:
+        table = _load_chunk_table(lexical_dir / gen)
+    except (OSError, ValueError):
+        log.warning("previous lexical index unreadable; re-tokenising everything", exc_info=True)
+        return {}
+    return dict(zip(table["ids"], table["tokens"]))
+
+
+def build(lexical_dir: Path, ids: list[str], texts: list[str], doc_types: list[str]) -> str:
+    """Build and publish a new generation; returns its name. Old generations are pruned
+    (the one just replaced is kept for readers that are loading it right now)."""
+    lexical_dir.mkdir(parents=True, exist_ok=True)
+    reuse = previous_tokens(lexical_dir)
+    tokens = [reuse.get(i) or tokenize(t) or [_EMPTY_TOKEN] for i, t in zip(ids, texts)]
+    gen = f"gen-{uuid.uuid4().hex[:12]}"
+    tmp = lexical_dir / f".tmp-{gen}"
+    tmp.mkdir()
+    if ids:
+        bm25 = bm25s.BM25()
+        bm25.index(tokens, show_progress=False)
+        bm25.save(str(tmp), show_progress=False)
+    with open(tmp / "chunks.json", "w", encoding="utf-8") as fh:
+        json.dump({"ids": ids, "doc_types": doc_types, "tokens": tokens}, fh, ensure_ascii=False)
+    os.replace(tmp, lexical_dir / gen)
+    old = current_generation(lexical_dir)
+    pointer = lexical_dir / f".CURRENT-{gen}"
+    pointer.write_text(gen, encoding="utf-8")
+    os.replace(pointer, lexical_dir / "CURRENT")
+    for entry in lexical_dir.iterdir():
+        if entry.name not in (gen, old, "CURRENT") and (
+            entry.name.startswith("gen-") or entry.name.startswith(".tmp-")
+        ):
+            shutil.rmtree(entry, ignore_errors=True)
+    return gen
+
+
+def load(lexical_dir: Path) -> LexicalIndex | None:
+    gen = current_generation(lexical_dir)
+    if not gen:
+        return None
+    gen_dir = lexical_dir / gen
+    table = _load_chunk_table(gen_dir)
+    ids = table["ids"]
+    bm25 = None
+    vocab: dict[str, int] = {}
+    if ids:
+        bm25 = bm25s.BM25.load(str(gen_dir), show_progress=False)
+        vocab = bm25.vocab_dict
+    return LexicalIndex(bm25=bm25, ids=ids, doc_types=np.asarray(table["doc_types"], dtype=object),
+                        vocab=vocab, generation=gen)

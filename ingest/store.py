@@ -1,0 +1,35 @@
+"""Chroma access shared by the pipeline (writer) and the index handle (reader)."""
+
+from __future__ import annotations
+
+import re
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from ingest.settings import IndexSettings
+
+COLLECTION_PREFIX = "kb_"
+
+
+def collection_name(model_id: str) -> str:
+    """Collection named after the embedding model (sanitised), so models never mix."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id).strip("._-") or "model"
+    name = (COLLECTION_PREFIX + name)[:60]
+    return name if name[-1].isalnum() else name + "0"
+
+
+def chroma_client(settings: IndexSettings):
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                   settings=chroma_settings)
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+COLLECTION_METADATA = {"hnsw:space": "cosine"}
+
+
+def record_namespace(name: str) -> str:
+    return f"chroma/{name}"

@@ -1,0 +1,70 @@
+"""Japanese tokens for the lexical (BM25) index and for queries.
+
+SudachiPy with sudachidict-core: NFKC first, then the dictionary's normalized form, katakana
+folded to hiragana (so ごみ / ゴミ match), ASCII lower-cased; particles, auxiliary verbs,
+symbols and whitespace dropped. Ingest and retrieval must use this same function.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from functools import lru_cache
+
+from sudachipy import Dictionary, SplitMode
+
+# Sudachi refuses inputs above ~49 KB; stay well below in characters (3 bytes each in UTF-8).
+_MAX_PIECE_CHARS = 12_000
+_DROP_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "記号"})
+_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(ord("ァ"), ord("ヶ") + 1)}
+SPLIT_MODE = SplitMode.A
+
+_local = threading.local()
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> Dictionary:
+    return Dictionary(dict="core")
+
+
+def _tokenizer():
+    # Sudachi tokenizer objects are not safe to share across threads (Slack handlers run in a
+    # pool): one cached object per thread.
+    tok = getattr(_local, "tokenizer", None)
+    if tok is None:
+        tok = _dictionary().create(mode=SPLIT_MODE)
+        _local.tokenizer = tok
+    return tok
+
+
+def fold_kana(text: str) -> str:
+    return text.translate(_KATAKANA_TO_HIRAGANA)
+
+
+def _pieces(text: str):
+    while len(text) > _MAX_PIECE_CHARS:
+        cut = text.rfind("\n", 0, _MAX_PIECE_CHARS)
+        if cut < _MAX_PIECE_CHARS // 2:
+            cut = text.rfind("。", 0, _MAX_PIECE_CHARS)
+        if cut < _MAX_PIECE_CHARS // 2:
+            cut = _MAX_PIECE_CHARS
+        yield text[: cut + 1]
+        text = text[cut + 1 :]
+    if text:
+        yield text
+
+
+def tokenize(text: str) -> list[str]:
+    """Content-word tokens of `text`, normalised for matching."""
+    text = unicodedata.normalize("NFKC", text or "")
+    tok = _tokenizer()
+    out: list[str] = []
+    for piece in _pieces(text):
+        for m in tok.tokenize(piece):
+            if m.part_of_speech()[0] in _DROP_POS:
+                continue
+            form = m.normalized_form() or m.surface()
+            form = fold_kana(form).lower().strip()
+            if form:
+                out.append(form)
+    return out
