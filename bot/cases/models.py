@@ -1,0 +1,107 @@
+"""SQLAlchemy 2 ORM models of the case database. The schema is owned by the Alembic migrations
+in ``bot/cases/migrations/versions`` (add-only); these models must always match their head.
+
+ORM objects never leave ``bot.cases``: the store converts them into the frozen views of
+``bot.cases.views``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.cases.db import UTCDateTime
+
+VERSION_TABLE = "consult_alembic_version"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CaseRow(Base):
+    __tablename__ = "consult_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(64))
+    requester_id: Mapped[str] = mapped_column(String(128), index=True)
+    requester_name: Mapped[str | None] = mapped_column(String(255))
+    municipality: Mapped[str | None] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    escalation_reason: Mapped[str | None] = mapped_column(String(64))
+    programmes: Mapped[list[str] | None] = mapped_column(JSON)
+    staff_channel: Mapped[str | None] = mapped_column(String(64))
+    staff_message_ts: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_staff_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    turns: Mapped[list["TurnRow"]] = relationship(back_populates="case", order_by="TurnRow.id")
+    events: Mapped[list["EventRow"]] = relationship(back_populates="case", order_by="EventRow.id")
+
+
+class TurnRow(Base):
+    __tablename__ = "consult_turns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("consult_cases.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)          # already masked (PII removed)
+    pii_kinds: Mapped[list[str] | None] = mapped_column(JSON)
+    answer: Mapped[str | None] = mapped_column(Text)      # None while the answer is being made
+    answered: Mapped[bool | None] = mapped_column(Boolean)
+    mode: Mapped[str | None] = mapped_column(String(16))
+    model: Mapped[str | None] = mapped_column(String(128))
+    prompt_version: Mapped[str | None] = mapped_column(String(64))
+    sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    evidence: Mapped[float | None] = mapped_column(Float)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    fallback_reason: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(255))
+    dedupe_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    feedback: Mapped[str | None] = mapped_column(String(8))   # "up" | "down"
+    feedback_by: Mapped[str | None] = mapped_column(String(128))
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # revision 0002
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[CaseRow] = relationship(back_populates="turns")
+
+
+class EventRow(Base):
+    __tablename__ = "consult_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("consult_cases.id"), index=True)
+    turn_id: Mapped[int | None] = mapped_column(ForeignKey("consult_turns.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    case: Mapped[CaseRow] = relationship(back_populates="events")
+
+
+class DeliveryRow(Base):
+    """Revision 0002: Slack deliveries already handled (event_id / client_msg_id), with expiry."""
+
+    __tablename__ = "consult_deliveries"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

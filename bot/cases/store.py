@@ -1,0 +1,388 @@
+"""The case store: every consultation as a case with turns and an audit trail of events.
+
+Build it with ``CaseStore.from_settings(settings)``: the engine comes from
+``settings.database_url_resolved`` (SQLite under the data dir by default — WAL, busy timeout,
+``BEGIN IMMEDIATE`` — or PostgreSQL via ``postgresql+psycopg://``), and the schema is upgraded to
+the Alembic head right away (``upgrade=True``, idempotent and cheap when already at head; replicas
+starting together are serialised by an advisory lock on PostgreSQL). When the database is
+unreachable at start the store still builds, logs an error, and retries the upgrade before its
+next operation. ``consult db upgrade`` runs the same upgrade explicitly.
+
+Every method is one transaction and returns frozen views (``bot.cases.views``), never ORM
+objects. A case may be named by its id or its reference (``"相談#12"``). Connection failures
+raise ``StoreUnavailable``; an unknown case raises ``CaseNotFound``.
+
+Logging: case ids/refs and event kinds only — never question text, answers, notes or names.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+from bot.cases import lifecycle as lc
+from bot.cases import migrate, queries
+from bot.cases.convert import event_view, one_case_view, turn_view
+from bot.cases.db import create_case_engine, utcnow
+from bot.cases.models import TurnRow
+from bot.cases.views import (BegunTurn, CaseDetail, CaseStats, CaseStatus, CaseView,
+                             EscalationReason, EventView, OpenedCase, StaffQueue, TurnView,
+                             parse_ref)
+from bot.domain import Answer, Conversation, HistoryTurn, Requester
+from bot.errors import CaseNotFound, ConsultError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+CaseRef = int | str
+_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+DEFAULT_DELIVERY_TTL_S = 86400
+_PURGE_EVERY = 200
+
+
+class CaseStore:
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow):
+        self.engine = engine
+        self._clock = clock
+        self._schema_ready = True
+        self._schema_lock = threading.Lock()
+        self._claims = 0
+
+    # ---- construction and schema ----------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings, *, upgrade: bool = True) -> "CaseStore":
+        """Store for ``settings.database_url_resolved``; upgrades the schema unless told not to."""
+        return cls.from_url(settings.database_url_resolved, upgrade=upgrade)
+
+    @classmethod
+    def from_url(cls, url: str, *, upgrade: bool = True, **engine_options) -> "CaseStore":
+        store = cls(create_case_engine(url, **engine_options))
+        if upgrade:
+            try:
+                store.upgrade()
+            except StoreUnavailable:
+                store._schema_ready = False
+                log.error("case database unreachable at start (%s); will retry the schema upgrade "
+                          "before the next operation", store.describe())
+        return store
+
+    def describe(self) -> str:
+        """The database URL without password, for logs and `consult doctor`."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def upgrade(self) -> str:
+        """Alembic upgrade to head (add-only migrations). Returns the revision now current."""
+        try:
+            migrate.upgrade(self.engine)
+            revision = migrate.current_revision(self.engine)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"case database unavailable: {type(exc).__name__}") from exc
+        self._schema_ready = True
+        log.info("case database at revision %s (%s)", revision, self.dialect)
+        return revision or ""
+
+    def current_revision(self) -> str | None:
+        with self._errors():
+            return migrate.current_revision(self.engine)
+
+    def is_migrated(self) -> bool:
+        """True when the schema is at the newest revision this code knows."""
+        return self.current_revision() == migrate.head_revision()
+
+    def table_names(self) -> list[str]:
+        with self._errors():
+            return sorted(inspect(self.engine).get_table_names())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- transactions ---------------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except _UNAVAILABLE as exc:
+            log.error("case database unavailable (%s): %s", self.describe(), type(exc).__name__)
+            raise StoreUnavailable(f"case database unavailable: {type(exc).__name__}") from exc
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if not self._schema_ready:
+                self.upgrade()
+
+    def _run(self, fn: Callable[[Session, datetime], T], *, retries: int = 4) -> T:
+        """Run ``fn(session, now)`` in one transaction; a unique-key race is retried afresh."""
+        self._ensure_schema()
+        for attempt in range(retries):
+            try:
+                with self._errors(), Session(self.engine, expire_on_commit=False) as s:
+                    with s.begin():
+                        return fn(s, self._clock())
+            except IntegrityError:
+                if attempt == retries - 1:
+                    raise
+                log.debug("unique-key race, retrying (attempt %d)", attempt + 1)
+        raise AssertionError("unreachable")
+
+    def _case_id(self, case: CaseRef) -> int:
+        return parse_ref(case)
+
+    # ---- the consultation path --------------------------------------------------------------------
+    def claim_delivery(self, key: str, ttl_s: int = DEFAULT_DELIVERY_TTL_S) -> bool:
+        """Record a Slack delivery key (event_id / client_msg_id). True the first time (or once the
+        earlier claim expired), False for a retry — across replicas, by a unique key in the DB."""
+        self._claims += 1
+        if self._claims % _PURGE_EVERY == 0:
+            self.purge_deliveries()
+        return self._run(lambda s, now: lc.claim_delivery(s, key, ttl_s, now))
+
+    def purge_deliveries(self) -> int:
+        """Delete expired delivery claims; returns how many."""
+        return self._run(lambda s, now: lc.purge_deliveries(s, now))
+
+    def begin_turn(self, conversation: Conversation, requester: Requester, question: str, *,
+                   pii_kinds: tuple[str, ...] | list[str] = (), dedupe_key: str | None = None,
+                   municipality: str | None = None, ttl_s: int = DEFAULT_DELIVERY_TTL_S,
+                   history_turns: int = lc.HISTORY_TURNS) -> BegunTurn:
+        """One transaction: claim ``dedupe_key`` (a duplicate returns ``duplicate=True`` and writes
+        nothing), find/create/reopen the conversation's case, insert the turn (question already
+        masked, answer still empty) and read the history of earlier turns."""
+
+        def work(s: Session, now: datetime) -> BegunTurn:
+            if dedupe_key and not lc.claim_delivery(s, dedupe_key, ttl_s, now):
+                row = lc.find_case_row(s, conversation)
+                return BegunTurn(duplicate=True, case=row and one_case_view(s, row), turn_id=None,
+                                 created=False, reopened=False, history=())
+            row, created, reopened = lc.open_case(s, conversation, requester, question,
+                                                  municipality, now)
+            turn = lc.start_turn(s, row, question, list(pii_kinds), dedupe_key, now)
+            hist = lc.history(s, row.id, before_turn_id=turn.id, limit=history_turns)
+            return BegunTurn(duplicate=False, case=one_case_view(s, row), turn_id=turn.id,
+                             created=created, reopened=reopened, history=tuple(hist))
+
+        return self._run(work)
+
+    def complete_turn(self, turn_id: int, answer: Answer | None, *,
+                      error: str | None = None) -> CaseView:
+        """Write the answer (or the error class name) into a started turn. A declined or failed
+        answer moves an ``answered`` case to ``needs_staff``. Completing twice is a no-op."""
+
+        def work(s: Session, now: datetime) -> CaseView:
+            turn = s.get(TurnRow, turn_id)
+            if turn is None:
+                raise CaseNotFound(f"turn {turn_id} not found")
+            if turn.completed_at is not None:
+                return one_case_view(s, lc.get_case_row(s, turn.case_id))
+            return one_case_view(s, lc.complete_turn(s, turn, answer, error, now))
+
+        view = self._run(work)
+        log.info("turn %s of %s completed (status %s)", turn_id, view.ref, view.status)
+        return view
+
+    def add_turn(self, conversation: Conversation, requester: Requester, question: str,
+                 answer: Answer | None, *, pii_kinds: tuple[str, ...] | list[str] = (),
+                 dedupe_key: str | None = None, municipality: str | None = None,
+                 error: str | None = None) -> tuple[CaseView, int] | None:
+        """Open/continue the case and record a complete turn in ONE transaction (used when the
+        answer already exists, e.g. replaying the outage spool). None when ``dedupe_key`` was
+        already claimed (the turn exists)."""
+
+        def work(s: Session, now: datetime):
+            if dedupe_key and not lc.claim_delivery(s, dedupe_key, DEFAULT_DELIVERY_TTL_S, now):
+                return None
+            row, _, _ = lc.open_case(s, conversation, requester, question, municipality, now)
+            turn = lc.start_turn(s, row, question, list(pii_kinds), dedupe_key, now)
+            row = lc.complete_turn(s, turn, answer, error, now)
+            return one_case_view(s, row), turn.id
+
+        return self._run(work)
+
+    def find_case(self, conversation: Conversation) -> CaseView | None:
+        def work(s: Session, now: datetime):
+            row = lc.find_case_row(s, conversation)
+            return row and one_case_view(s, row)
+        return self._run(work)
+
+    def open_case(self, conversation: Conversation, requester: Requester, *, title: str,
+                  municipality: str | None = None) -> OpenedCase:
+        """Find the conversation's case or create it (status ``answered``); reopen if resolved."""
+        def work(s: Session, now: datetime) -> OpenedCase:
+            row, created, reopened = lc.open_case(s, conversation, requester, title,
+                                                  municipality, now)
+            return OpenedCase(one_case_view(s, row), created, reopened)
+        return self._run(work)
+
+    def history(self, case: CaseRef, limit: int = lc.HISTORY_TURNS) -> list[HistoryTurn]:
+        case_id = self._case_id(case)
+        return self._run(lambda s, now: lc.history(s, case_id, limit=limit))
+
+    # ---- officer actions ----------------------------------------------------------------------
+    def record_feedback(self, turn_id: int | None = None, *, case: CaseRef | None = None,
+                        user_id: str, value: str, comment: str | None = None) -> CaseView:
+        """👍 (``"up"``) / 👎 (``"down"``) on a turn (or the case's latest turn), optionally with a
+        comment (call again with the comment after the 👎 modal; the value may change). A new 👎
+        moves an ``answered`` case to ``needs_staff`` (reason ``negative_feedback``)."""
+        if value not in ("up", "down"):
+            raise ValueError("feedback value must be 'up' or 'down'")
+        if turn_id is None and case is None:
+            raise ValueError("give turn_id or case")
+        case_id = None if case is None else self._case_id(case)
+
+        def work(s: Session, now: datetime) -> CaseView:
+            if turn_id is not None:
+                turn = s.get(TurnRow, turn_id)
+            else:
+                turn = s.scalars(select(TurnRow).where(TurnRow.case_id == case_id)
+                                 .order_by(TurnRow.id.desc()).limit(1)).first()
+            if turn is None or (case_id is not None and turn.case_id != case_id):
+                raise CaseNotFound(f"turn {turn_id} / case {case_id} not found")
+            return one_case_view(s, lc.record_feedback(s, turn, user_id, value, comment, now))
+
+        view = self._run(work)
+        log.info("feedback %s on %s", value, view.ref)
+        return view
+
+    def escalate(self, case: CaseRef, *, actor: str,
+                 reason: str = EscalationReason.REQUESTED, text: str | None = None) -> CaseView:
+        """answered/resolved -> needs_staff with ``reason`` (an EscalationReason value). On a case
+        staff already handle, only an event is recorded."""
+        case_id = self._case_id(case)
+
+        def work(s: Session, now: datetime) -> CaseView:
+            row = lc.get_case_row(s, case_id, lock=True)
+            lc.escalate(s, row, actor, reason, now, text=text)
+            return one_case_view(s, row)
+
+        view = self._run(work)
+        log.info("%s escalated (%s), status %s", view.ref, reason, view.status)
+        return view
+
+    # ---- staff actions (authorisation is the caller's job: Slack layer / CLI) ----------------------
+    def _act(self, case: CaseRef, action: Callable, what: str) -> CaseView:
+        case_id = self._case_id(case)
+
+        def work(s: Session, now: datetime) -> CaseView:
+            row = lc.get_case_row(s, case_id, lock=True)
+            action(s, row, now)
+            return one_case_view(s, row)
+
+        view = self._run(work)
+        log.info("%s: %s (status %s)", view.ref, what, view.status)
+        return view
+
+    def assign(self, case: CaseRef, staff_user: str, *, actor: str | None = None) -> CaseView:
+        """Assign to ``staff_user`` (status -> in_progress). ``actor`` defaults to the assignee."""
+        return self._act(case, lambda s, row, now: lc.assign(s, row, staff_user,
+                                                             actor or staff_user, now), "assigned")
+
+    def add_note(self, case: CaseRef, text: str, *, actor: str) -> EventView:
+        """An internal note: staff surfaces only, never shown to the officer."""
+        return self._event(case, lambda s, row, now: lc.add_note(s, row, text, actor, now), "note")
+
+    def add_staff_reply(self, case: CaseRef, text: str, *, actor: str,
+                        message_ts: str | None = None) -> EventView:
+        """Record a staff reply posted into the officer's thread (needs_staff -> in_progress; the
+        first one sets ``first_staff_response_at``; an unassigned case is assigned to the actor)."""
+        data = {"message_ts": message_ts} if message_ts else None
+        return self._event(case, lambda s, row, now: lc.add_staff_reply(s, row, text, actor, now,
+                                                                        data), "staff reply")
+
+    def _event(self, case: CaseRef, action: Callable, what: str) -> EventView:
+        case_id = self._case_id(case)
+
+        def work(s: Session, now: datetime) -> EventView:
+            row = lc.get_case_row(s, case_id, lock=True)
+            event = action(s, row, now)
+            s.flush()
+            return event_view(event)
+
+        view = self._run(work)
+        log.info("case %s: %s (event %s)", case_id, what, view.id)
+        return view
+
+    def resolve(self, case: CaseRef, *, actor: str, text: str | None = None) -> CaseView:
+        """-> resolved (idempotent). A new question in its thread reopens it."""
+        return self._act(case, lambda s, row, now: lc.resolve(s, row, actor, now, text), "resolved")
+
+    def reopen(self, case: CaseRef, *, actor: str, text: str | None = None) -> CaseView:
+        """resolved -> needs_staff by staff (no-op on an open case)."""
+        return self._act(case, lambda s, row, now: lc.reopen(s, row, actor, now, text), "reopened")
+
+    def set_municipality(self, case: CaseRef, municipality: str | None, *,
+                         actor: str) -> CaseView:
+        return self._act(case, lambda s, row, now: lc.set_municipality(s, row, municipality,
+                                                                       actor, now), "municipality")
+
+    def set_staff_message(self, case: CaseRef, channel: str, ts: str) -> CaseView:
+        """Remember the staff-channel post of a case so it is updated in place (no event)."""
+        def action(s, row, now):
+            row.staff_channel, row.staff_message_ts = channel, ts
+        return self._act(case, action, "staff message set")
+
+    def get_staff_message(self, case: CaseRef) -> tuple[str, str] | None:
+        """(channel, ts) of the case's staff-channel post, or None when not posted yet."""
+        view = self.get_case(case)
+        if view.staff_channel and view.staff_message_ts:
+            return view.staff_channel, view.staff_message_ts
+        return None
+
+    # ---- reads ------------------------------------------------------------------------------------
+    def get_case(self, case: CaseRef) -> CaseView:
+        """By id or reference (``"相談#12"``); raises CaseNotFound."""
+        case_id = self._case_id(case)
+        return self._run(lambda s, now: one_case_view(s, lc.get_case_row(s, case_id)))
+
+    def get_turn(self, turn_id: int) -> TurnView:
+        def work(s: Session, now: datetime) -> TurnView:
+            turn = s.get(TurnRow, turn_id)
+            if turn is None:
+                raise CaseNotFound(f"turn {turn_id} not found")
+            return turn_view(turn)
+        return self._run(work)
+
+    def case_detail(self, case: CaseRef, *, include_internal: bool = True) -> CaseDetail:
+        """The case with its turns and events. ``include_internal=False`` drops internal notes
+        (for anything an officer may see)."""
+        case_id = self._case_id(case)
+        return self._run(lambda s, now: queries.detail(s, case_id, include_internal))
+
+    def list_cases(self, *, status: str | None = None, since: datetime | None = None,
+                   municipality: str | None = None, requester: str | None = None,
+                   assignee: str | None = None, limit: int | None = None,
+                   newest_first: bool = True) -> list[CaseView]:
+        if status is not None and status not in CaseStatus.__members__.values():
+            raise ConsultError(f"unknown status {status}", user_message=(
+                f"状態「{status}」は不明です。answered / needs_staff / in_progress / resolved "
+                "のいずれかを指定してください。"))
+        return self._run(lambda s, now: queries.list_cases(
+            s, status=status, since=since, municipality=municipality, requester=requester,
+            assignee=assignee, limit=limit, newest_first=newest_first))
+
+    def staff_queue(self, limit: int = 50) -> StaffQueue:
+        """needs_staff first, then in_progress, oldest first; with counts by status."""
+        return self._run(lambda s, now: queries.staff_queue(s, limit))
+
+    def cases_for_requester(self, user_id: str, limit: int = 20) -> list[CaseView]:
+        """An officer's own cases, newest first (officers only ever see their own)."""
+        return self.list_cases(requester=user_id, limit=limit)
+
+    def export_details(self, *, since: datetime | None = None,
+                       include_internal: bool = True) -> list[CaseDetail]:
+        """Every case (oldest first) with turns and events, for `consult cases export`."""
+        return self._run(lambda s, now: queries.export_details(s, since, include_internal))
+
+    def stats(self, *, since: datetime | None = None) -> CaseStats:
+        return self._run(lambda s, now: queries.stats(s, since))

@@ -1,0 +1,218 @@
+"""Frozen views of the case database: the only shapes that cross the store's boundary.
+
+Statuses: ``answered`` (the bot replied) -> ``needs_staff`` (the officer asked for a human, gave
+👎, or the bot could not answer) -> ``in_progress`` (a staff member took it) -> ``resolved``.
+A new message in a resolved thread reopens the case.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Mapping
+
+from bot.domain import HistoryTurn
+from bot.errors import CaseNotFound
+
+REF_PREFIX = "相談#"
+
+
+class CaseStatus(StrEnum):
+    ANSWERED = "answered"
+    NEEDS_STAFF = "needs_staff"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+
+
+STATUS_LABELS: dict[str, str] = {
+    CaseStatus.ANSWERED: "回答済み",
+    CaseStatus.NEEDS_STAFF: "職員対応待ち",
+    CaseStatus.IN_PROGRESS: "対応中",
+    CaseStatus.RESOLVED: "解決済み",
+}
+
+
+class EscalationReason(StrEnum):
+    REQUESTED = "requested"                 # the officer pressed 「職員に相談する」
+    NEGATIVE_FEEDBACK = "negative_feedback"  # 👎
+    NOT_ANSWERED = "not_answered"           # evidence too weak, the bot declined
+    BOT_ERROR = "bot_error"                 # the answer could not be produced at all
+    STAFF = "staff"                         # staff reopened / flagged it
+
+
+ESCALATION_LABELS: dict[str, str] = {
+    EscalationReason.REQUESTED: "相談者が職員への相談を希望しました",
+    EscalationReason.NEGATIVE_FEEDBACK: "回答に 👎 の評価がありました",
+    EscalationReason.NOT_ANSWERED: "資料に根拠が見つからず、ボットが回答できませんでした",
+    EscalationReason.BOT_ERROR: "回答の生成中にエラーが発生しました",
+    EscalationReason.STAFF: "職員が対応を再開しました",
+}
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    ESCALATED = "escalated"
+    ASSIGNED = "assigned"
+    NOTE = "note"                  # internal: never shown to the officer
+    STAFF_REPLY = "staff_reply"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    FEEDBACK = "feedback"
+    MUNICIPALITY = "municipality"
+
+
+INTERNAL_EVENT_KINDS = frozenset({EventKind.NOTE})
+
+
+def format_ref(case_id: int) -> str:
+    return f"{REF_PREFIX}{case_id}"
+
+
+_REF_RE = re.compile(r"^(?:相談)?#?\s*(\d+)$")
+
+
+def parse_ref(ref: str | int) -> int:
+    """``"相談#12"``, ``"#12"``, ``"12"`` (full-width digits too) or ``12`` -> 12."""
+    if isinstance(ref, int):
+        return ref
+    match = _REF_RE.match(unicodedata.normalize("NFKC", str(ref)).strip())
+    if not match:
+        raise CaseNotFound(f"not a case reference: {ref!r}",
+                           user_message=f"「{ref}」は相談番号として認識できません（例: 相談#12）。")
+    return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    ref: str                         # "相談#12", shown to people
+    status: str                      # a CaseStatus value
+    conversation_key: str
+    kind: str                        # slack / console / cli
+    workspace: str | None
+    channel: str | None
+    thread_ts: str | None
+    requester_id: str
+    requester_name: str | None
+    municipality: str | None
+    title: str                       # masked first question, shortened
+    assignee: str | None
+    escalation_reason: str | None    # an EscalationReason value while it needs staff
+    programmes: tuple[str, ...]
+    staff_channel: str | None        # where the staff post lives (updated in place)
+    staff_message_ts: str | None
+    turn_count: int
+    feedback_up: int
+    feedback_down: int
+    created_at: datetime
+    updated_at: datetime
+    escalated_at: datetime | None
+    first_staff_response_at: datetime | None
+    resolved_at: datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def escalation_label(self) -> str | None:
+        if not self.escalation_reason:
+            return None
+        return ESCALATION_LABELS.get(self.escalation_reason, self.escalation_reason)
+
+
+@dataclass(frozen=True)
+class TurnView:
+    id: int
+    case_id: int
+    question: str                    # masked
+    answer: str | None               # None: the answer was never completed
+    answered: bool | None
+    mode: str | None
+    model: str | None
+    prompt_version: str | None
+    sources: tuple[Mapping[str, Any], ...]   # {"n","source","title","section","page","score",...}
+    evidence: float | None
+    latency_ms: int | None
+    fallback_reason: str | None
+    error: str | None                # the exception class when answering failed
+    pii_kinds: tuple[str, ...]
+    feedback: str | None             # "up" | "down"
+    feedback_comment: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    case_id: int
+    turn_id: int | None
+    kind: str                        # an EventKind value
+    actor: str                       # Slack user id, "bot", "cli:<login>", …
+    from_status: str | None
+    to_status: str | None
+    text: str | None                 # note / staff reply text, feedback comment, reason
+    created_at: datetime
+
+    @property
+    def internal(self) -> bool:
+        return self.kind in INTERNAL_EVENT_KINDS
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case: CaseView
+    turns: tuple[TurnView, ...]
+    events: tuple[EventView, ...]
+
+
+@dataclass(frozen=True)
+class OpenedCase:
+    case: CaseView
+    created: bool
+    reopened: bool
+
+
+@dataclass(frozen=True)
+class BegunTurn:
+    """Result of ``CaseStore.begin_turn``: the turn row exists, its answer is still empty."""
+
+    duplicate: bool                  # the dedupe key was claimed before: nothing was written
+    case: CaseView | None            # None only for a duplicate whose case cannot be found
+    turn_id: int | None
+    created: bool
+    reopened: bool
+    history: tuple[HistoryTurn, ...]
+
+
+@dataclass(frozen=True)
+class StaffQueue:
+    """needs_staff first, then in_progress, oldest first; counts by status over all cases."""
+
+    cases: tuple[CaseView, ...]
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseStats:
+    total: int
+    by_status: Mapping[str, int]
+    by_municipality: Mapping[str, int]   # "" when unknown
+    by_programme: Mapping[str, int]
+    bot_answered: int                    # answered by the bot, no staff reply
+    staff_answered: int                  # at least one staff reply
+    unanswered: int                      # neither (declined / failed, no staff reply yet)
+    turns: int
+    feedback_up: int
+    feedback_down: int
+    median_staff_response_s: float | None    # escalation -> first staff reply
+    median_time_to_take_s: float | None      # escalation -> first assignment
+
+    @property
+    def feedback_up_rate(self) -> float | None:
+        total = self.feedback_up + self.feedback_down
+        return None if total == 0 else self.feedback_up / total

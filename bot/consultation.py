@@ -1,0 +1,189 @@
+"""The consultation service: one question in, one answer out, exactly one turn logged.
+
+``ConsultationService.consult(inquiry)``:
+
+1. masks personal data in the question (``bot.answering.pii.mask_pii``) before anything leaves
+   the process — the answerer, the logs and the case store only ever see the masked text;
+2. in ONE database transaction claims the delivery key (a retried Slack delivery returns
+   ``ConsultResult(duplicate=True)`` without answering or writing anything), opens, continues or
+   reopens the conversation's case, inserts the turn (answer still empty) and reads the history;
+3. calls ``answerer.answer(masked_question, history, on_token=...)``;
+4. completes the turn with the answer. A declined answer (weak evidence) moves the case to
+   ``needs_staff`` (reason ``not_answered``).
+
+Failures:
+
+- **The answerer raises** (KnowledgeBaseMissing, a bug, …): the turn is completed with the
+  exception class as its error (the case goes to ``needs_staff``, reason ``bot_error``), then the
+  exception is RE-RAISED unchanged, so the surface turns it into its polite message
+  (``ConsultError.user_message``). The turn exists in every case.
+- **The case database is down** (``StoreUnavailable``): the officer still gets the answer. The
+  turn is appended to a spool file under ``<data_dir>/spool/`` (question masked) and written when
+  the database is back — on the next successful consultation, or by ``consult db upgrade``. Each
+  occurrence is logged at ERROR level. The returned result then has ``case_id``/``case_ref`` None.
+  While the database is down, dedupe falls back to keys this process has already seen.
+
+Feedback and escalation: the Slack layer may call ``record_feedback`` / ``escalate`` here (thin,
+logged wrappers) or the same-named ``CaseStore`` methods directly — they are equivalent.
+
+Logs carry case refs and turn ids only, never question text or names.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from typing import Callable
+
+from bot.cases.spool import Spool
+from bot.cases.views import CaseView, EscalationReason
+from bot.domain import Answer, ConsultResult, Inquiry
+from bot.errors import StoreUnavailable
+from bot.municipality import MunicipalityMap
+
+log = logging.getLogger(__name__)
+
+DEDUPE_TTL_S = 86400
+_LOCAL_KEYS_MAX = 10000
+
+
+def _mask(text: str) -> tuple[str, list[str]]:
+    from bot.answering.pii import mask_pii
+
+    masked, kinds = mask_pii(text)
+    return masked, list(kinds)
+
+
+class _SeenKeys:
+    """Delivery keys this process has handled (the fallback dedupe while the DB is down)."""
+
+    def __init__(self, ttl_s: int = DEDUPE_TTL_S, max_size: int = _LOCAL_KEYS_MAX):
+        self._keys: OrderedDict[str, float] = OrderedDict()
+        self._ttl = ttl_s
+        self._max = max_size
+        self._lock = threading.Lock()
+
+    def seen(self, key: str) -> bool:
+        with self._lock:
+            expiry = self._keys.get(key)
+            return expiry is not None and expiry > time.monotonic()
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._keys[key] = time.monotonic() + self._ttl
+            self._keys.move_to_end(key)
+            while len(self._keys) > self._max:
+                self._keys.popitem(last=False)
+
+
+class ConsultationService:
+    def __init__(self, *, settings, answerer, store, municipalities: MunicipalityMap | None = None,
+                 spool: Spool | None = None, dedupe_ttl_s: int = DEDUPE_TTL_S):
+        self.settings = settings
+        self.answerer = answerer
+        self.store = store
+        self.municipalities = municipalities if municipalities is not None else \
+            MunicipalityMap.from_settings(settings)
+        self.spool = spool if spool is not None else Spool.from_settings(settings)
+        self.dedupe_ttl_s = dedupe_ttl_s
+        self._seen = _SeenKeys(dedupe_ttl_s)
+
+    # ---- the one entry point of every surface ---------------------------------------------------
+    def consult(self, inquiry: Inquiry,
+                on_token: Callable[[str], None] | None = None) -> ConsultResult:
+        masked, kinds = _mask(inquiry.question)
+        key = inquiry.dedupe_key
+        if key and self._seen.seen(key):
+            return self._duplicate(None, kinds)
+        municipality = inquiry.requester.municipality or self.municipalities.lookup(
+            inquiry.requester.user_id, inquiry.conversation.channel)
+
+        begun = None
+        try:
+            begun = self.store.begin_turn(
+                inquiry.conversation, inquiry.requester, masked, pii_kinds=kinds, dedupe_key=key,
+                municipality=municipality, ttl_s=self.dedupe_ttl_s)
+        except StoreUnavailable:
+            log.error("case database unavailable when a consultation arrived: answering anyway, "
+                      "the turn will be spooled under %s", self.spool.directory)
+        if begun is not None and begun.duplicate:
+            if key:
+                self._seen.add(key)
+            return self._duplicate(begun.case, kinds)
+        if key:
+            self._seen.add(key)
+        if begun is not None:
+            self._replay_spool()
+
+        history = list(begun.history) if begun is not None else []
+        try:
+            answer = self.answerer.answer(masked, history, on_token=on_token)
+        except BaseException as exc:
+            log.error("answering failed for %s (%s); recording the turn and re-raising",
+                      begun.case.ref if begun else "a consultation", type(exc).__name__)
+            self._record(inquiry, begun, masked, kinds, municipality, None, type(exc).__name__)
+            raise
+        case = self._record(inquiry, begun, masked, kinds, municipality, answer, None)
+        if case is None and begun is not None:
+            case = begun.case  # the turn row exists; only its answer waits in the spool
+        return ConsultResult(
+            case_id=case.id if case else None,
+            case_ref=case.ref if case else None,
+            answer=answer,
+            pii_kinds=kinds,
+            reopened=bool(begun and begun.reopened),
+            turn_id=begun.turn_id if begun else None,
+        )
+
+    # ---- feedback and escalation (thin wrappers over the store) ---------------------------------
+    def record_feedback(self, turn_id: int, *, user_id: str, value: str,
+                        comment: str | None = None) -> CaseView:
+        """👍/👎 on a turn; a new 👎 sends an answered case to needs_staff."""
+        if comment is not None:
+            comment, _ = _mask(comment)
+        return self.store.record_feedback(turn_id, user_id=user_id, value=value, comment=comment)
+
+    def escalate(self, case: int | str, *, user_id: str,
+                 reason: str = EscalationReason.REQUESTED) -> CaseView:
+        """The officer pressed 「職員に相談する」: answered -> needs_staff."""
+        return self.store.escalate(case, actor=user_id, reason=reason)
+
+    def replay_spool(self) -> int:
+        """Write turns spooled during a database outage; returns how many were written."""
+        return self.spool.replay(self.store)
+
+    # ---- internals --------------------------------------------------------------------------------
+    @staticmethod
+    def _duplicate(case: CaseView | None, kinds: list[str]) -> ConsultResult:
+        log.info("duplicate delivery ignored (%s)", case.ref if case else "case unknown")
+        return ConsultResult(case_id=case.id if case else None, case_ref=case.ref if case else None,
+                             answer=Answer(text="", answered=False, mode="none"), duplicate=True,
+                             pii_kinds=kinds)
+
+    def _record(self, inquiry: Inquiry, begun, masked: str, kinds: list[str],
+                municipality: str | None, answer: Answer | None,
+                error: str | None) -> CaseView | None:
+        """Complete the started turn, or spool it when the database is unavailable."""
+        if begun is not None:
+            try:
+                return self.store.complete_turn(begun.turn_id, answer, error=error)
+            except StoreUnavailable:
+                self.spool.add_complete(begun.turn_id, answer, error)
+                log.error("case database unavailable: turn %s of %s spooled to %s",
+                          begun.turn_id, begun.case.ref, self.spool.path)
+                return None
+        self.spool.add_turn(inquiry.conversation, inquiry.requester, masked, kinds,
+                            inquiry.dedupe_key, municipality, answer, error)
+        log.error("case database unavailable: turn spooled to %s (written when it is back)",
+                  self.spool.path)
+        return None
+
+    def _replay_spool(self) -> None:
+        if not self.spool.has_pending():
+            return
+        try:
+            self.spool.replay(self.store)
+        except Exception:  # never let a replay problem cost the officer an answer
+            log.exception("replaying the turn spool failed; it stays on disk")
