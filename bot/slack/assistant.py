@@ -1,0 +1,85 @@
+"""The assistant / agent view (Bolt `Assistant` middleware) and DM thread replies.
+
+- `assistant_thread_started`: a greeting, and suggested prompts for officers who never asked.
+- user messages in an assistant thread (any DM thread): status 「資料を確認しています…」 while the
+  consultation runs, then the answer in the thread (the thread is the consultation).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, Assistant, BoltContext, Say, SetStatus, SetSuggestedPrompts
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.services import Services
+from bot.slack import blocks
+from bot.slack.incoming import IncomingMessage, parse_message
+from bot.slack.responder import ReplyTarget, Responder
+from bot.slack.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services, worker: Worker) -> None:
+    assistant = Assistant()
+    responder = Responder(services)
+
+    @assistant.thread_started
+    def on_thread_started(payload: dict, say: Say, set_suggested_prompts: SetSuggestedPrompts
+                          ) -> None:
+        user = ((payload.get("assistant_thread") or {}).get("user_id")) or ""
+        say(blocks.GREETING)
+        if is_first_time(services, user):
+            try:
+                set_suggested_prompts(prompts=list(blocks.SUGGESTED_PROMPTS),
+                                      title="よくあるご相談の例")
+            except SlackApiError as exc:
+                log.warning("Could not set suggested prompts: %s",
+                            exc.response.get("error") if exc.response is not None else exc)
+
+    @assistant.user_message
+    def on_user_message(body: dict, context: BoltContext, client: WebClient,
+                        set_status: SetStatus) -> None:
+        msg = parse_message(body, context.bot_user_id, context.bot_id)
+        if msg is None:
+            return
+        worker.submit("assistant_message", answer, client, msg, set_status)
+
+    def answer(client: WebClient, msg: IncomingMessage, set_status: SetStatus) -> None:
+        target = ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts,
+                             user=msg.user, react_ts=msg.ts)
+        responder.respond(client, msg.text, target, dedupe_key=msg.dedupe_key,
+                          set_status=_status_or_reaction(client, target, set_status))
+
+    app.use(assistant)
+
+
+def is_first_time(services: Services, user_id: str) -> bool:
+    """No earlier consultation by this officer (on a store error: treat as first time)."""
+    if not user_id:
+        return True
+    try:
+        return not services.store.cases_for_requester(user_id, limit=1)
+    except Exception:
+        log.exception("Looking up earlier consultations failed")
+        return True
+
+
+def _status_or_reaction(client: WebClient, target: ReplyTarget, set_status: SetStatus):
+    """set_status, falling back to the 👀 reaction in DM threads that are not assistant threads."""
+
+    def show(status: str) -> None:
+        try:
+            set_status(status)
+        except SlackApiError as exc:
+            if not status:
+                raise
+            log.info("assistant.threads.setStatus unavailable (%s); adding a reaction instead",
+                     exc.response.get("error") if exc.response is not None else exc)
+            if target.react_ts:
+                client.reactions_add(channel=target.channel, timestamp=target.react_ts,
+                                     name="eyes")
+
+    return show

@@ -1,0 +1,324 @@
+"""Pure Block Kit builders of the officer surfaces (no Slack calls, unit-tested without Slack).
+
+Every text that came from a model, a document or a user goes through `escape()` (`&`, `<`, `>`),
+so an answer can never ping `<!channel>` or forge a link. Long answers are split within Slack's
+limits: 3,000 characters per section text, 50 blocks per message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from bot.domain import Answer, ConsultResult, Passage
+from bot.slack import ids
+
+SECTION_LIMIT = 3000
+MAX_BLOCKS = 50
+FALLBACK_TEXT_LIMIT = 300
+PLAIN_TEXT_LIMIT = 75         # button labels etc.
+
+WORKING_STATUS = "資料を確認しています…"
+GREETING = ("こんにちは。市町村への支援制度（交付金、ふるさと納税、地域おこし協力隊など）について、"
+            "資料をもとにお答えします。ご質問をどうぞ。")
+SUGGESTED_PROMPTS: tuple[dict[str, str], ...] = (
+    {"title": "地域づくり総合交付金について", "message": "地域づくり総合交付金はどのような事業に使えますか？"},
+    {"title": "地域おこし協力隊の定住支援", "message": "地域おこし協力隊の定住に向けた支援はありますか？"},
+    {"title": "特定地域づくり事業協同組合", "message": "特定地域づくり事業協同組合の設立を支援してもらえますか？"},
+)
+
+MODE_NOTES = {
+    "llm": "🤖 AI が資料をもとに作成した回答です。正確な内容は出典でご確認ください。",
+    "extractive": "📄 資料の該当箇所の抜粋です（AI による要約ではありません）。",
+    "none": "⚠️ 資料から十分な根拠が見つかりませんでした。",
+}
+FALLBACK_NOTES = {
+    "llm_timeout": "回答生成サービスが時間内に応答しなかったため、資料の抜粋でお答えしています。",
+    "llm_error": "回答生成サービスに接続できなかったため、資料の抜粋でお答えしています。",
+    "no_valid_citation": "AI の回答に出典を確認できなかったため、資料の抜粋でお答えしています。",
+}
+NOT_ANSWERED_HINT = "担当職員に確認を依頼する場合は「職員に相談する」を押してください。"
+
+
+@dataclass
+class SlackMessage:
+    """One chat.postMessage worth of content."""
+
+    text: str                                   # notification / accessibility fallback
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- text helpers
+def escape(text: str | None) -> str:
+    """Escape Slack's control characters so text is shown, never interpreted."""
+    if not text:
+        return ""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Split (already escaped) text into pieces of at most `limit` characters.
+
+    Prefers paragraph, then line, then sentence boundaries; never cuts an `&amp;`-style entity.
+    """
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", "。", "、", " "):
+            pos = window.rfind(sep)
+            if pos >= limit // 3:
+                cut = pos + len(sep)
+                break
+        if cut <= 0:
+            cut = limit
+            amp = window.rfind("&", max(0, limit - 6))
+            if amp != -1 and ";" not in window[amp:]:
+                cut = amp
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def _mrkdwn_section(text: str, block_id: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "action_id": action_id, "value": value,
+                              "text": {"type": "plain_text", "text": text, "emoji": True}}
+    if style:
+        button["style"] = style
+    return button
+
+
+# ---------------------------------------------------------------- sources
+def source_label(p: Passage) -> str:
+    """`title › section › …（p. 3）` escaped for mrkdwn."""
+    parts = [p.title or p.source]
+    if p.section:
+        parts.extend(s.strip() for s in p.section.replace("›", ">").split(">") if s.strip())
+    # Drop a section equal to the title (documents whose first heading is the title).
+    label_parts = [parts[0]] + [s for s in parts[1:] if s != parts[0]]
+    label = " › ".join(escape(s) for s in label_parts)
+    if p.page:
+        label += f"（p. {p.page}）"
+    return label
+
+
+def source_lines(sources: Sequence[Passage]) -> list[str]:
+    return [f"[{n}] {source_label(p)}" for n, p in enumerate(sources, start=1)]
+
+
+def source_blocks(sources: Sequence[Passage]) -> list[dict[str, Any]]:
+    if not sources:
+        return []
+    lines = source_lines(sources)
+    text = "*出典*\n" + "\n".join(lines)
+    return [_mrkdwn_section(chunk) for chunk in split_text(text)]
+
+
+# ---------------------------------------------------------------- answer message
+def mode_note(answer: Answer) -> str:
+    if not answer.answered:
+        return MODE_NOTES["none"]
+    note = MODE_NOTES.get(answer.mode, "")
+    if answer.mode == "extractive" and answer.fallback_reason in FALLBACK_NOTES:
+        note += " " + FALLBACK_NOTES[answer.fallback_reason]
+    return note
+
+
+def action_blocks(result: ConsultResult) -> list[dict[str, Any]]:
+    """👍 / 👎 and 「職員に相談する」 (only when the consultation was logged)."""
+    if result.case_id is None:
+        return []
+    feedback_value = f"{result.case_id}:{result.turn_id or ''}"
+    elements = []
+    if result.turn_id is not None:
+        elements += [
+            _button("👍 役に立った", ids.FEEDBACK_UP, feedback_value),
+            _button("👎 役に立たなかった", ids.FEEDBACK_DOWN, feedback_value),
+        ]
+    elements.append(_button("職員に相談する", ids.ESCALATE, str(result.case_id), style="primary"))
+    return [{"type": "actions", "block_id": ids.ANSWER_ACTIONS_BLOCK, "elements": elements}]
+
+
+def footer_blocks(result: ConsultResult) -> list[dict[str, Any]]:
+    """Everything below the answer text: sources, case reference, buttons."""
+    blocks = source_blocks(result.answer.sources)
+    notes = []
+    if not result.answer.answered:
+        notes.append(NOT_ANSWERED_HINT)
+    if result.case_ref:
+        notes.append(f"相談番号: {escape(result.case_ref)}")
+    if result.pii_kinds:
+        notes.append("ご質問に含まれていた個人情報と思われる部分は、記録する前に伏せました。")
+    if notes:
+        blocks.append(_context("　".join(notes)))
+    blocks += action_blocks(result)
+    return blocks
+
+
+def answer_fallback_text(answer: Answer) -> str:
+    text = truncate(escape(answer.text).strip(), FALLBACK_TEXT_LIMIT)
+    if answer.sources:
+        text += f"（出典 {len(answer.sources)} 件）"
+    return text or "回答をお送りしました。"
+
+
+def answer_messages(result: ConsultResult) -> list[SlackMessage]:
+    """The answer as one message, or several when it exceeds 50 blocks (buttons on the last)."""
+    answer = result.answer
+    body: list[dict[str, Any]] = []
+    note = mode_note(answer)
+    if note:
+        body.append(_context(note))
+    body += [_mrkdwn_section(chunk) for chunk in split_text(escape(answer.text))]
+    blocks = body + footer_blocks(result)
+    fallback = answer_fallback_text(answer)
+    messages = [SlackMessage(text=fallback, blocks=chunk) for chunk in _chunks(blocks, MAX_BLOCKS)]
+    for i, msg in enumerate(messages[1:], start=2):
+        msg.text = f"（続き {i}/{len(messages)}）"
+    return messages
+
+
+def stream_final_blocks(result: ConsultResult) -> list[dict[str, Any]]:
+    """Blocks appended under a streamed answer by chat.stopStream (≤ 50)."""
+    note = mode_note(result.answer)
+    blocks = ([_context(note)] if note else []) + footer_blocks(result)
+    return blocks[-MAX_BLOCKS:]
+
+
+def _chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# ---------------------------------------------------------------- short replies
+def error_message(user_message: str) -> SlackMessage:
+    return SlackMessage(text=user_message, blocks=[_mrkdwn_section(escape(user_message))])
+
+
+def command_usage_text() -> str:
+    return "使い方: `/consult 質問内容` の形式でご質問ください（例: `/consult 地域おこし協力隊の定住支援は？`）。"
+
+
+def command_receipt_text() -> str:
+    return "ご相談を受け付けました。資料を確認のうえ、ボットとのダイレクトメッセージのスレッドでお答えします。"
+
+
+def command_failed_text() -> str:
+    return ("申し訳ありません。ボットとのダイレクトメッセージを開けなかったため、回答をお送りできませんでした。"
+            "お手数ですが、ボットに直接メッセージでご質問ください。")
+
+
+def command_root_message(question: str) -> SlackMessage:
+    text = f"ご相談を受け付けました。\n>{escape(truncate(question, 2500))}"
+    return SlackMessage(text="ご相談を受け付けました。", blocks=[_mrkdwn_section(text)])
+
+
+def escalated_text(case_ref: str | None) -> str:
+    ref = f"（{escape(case_ref)}）" if case_ref else ""
+    return (f"担当職員にご相談内容{ref}をお伝えしました。職員からこのスレッドでご連絡しますので、"
+            "しばらくお待ちください。")
+
+
+def already_escalated_text(case_ref: str | None) -> str:
+    ref = f"{escape(case_ref)} は" if case_ref else "このご相談は"
+    return f"{ref}すでに担当職員にお伝えしています。職員からのご連絡をお待ちください。"
+
+
+def feedback_thanks_text(value: str) -> str:
+    if value == "up":
+        return "ご評価ありがとうございます。今後の回答の改善に活用します。"
+    return ("ご評価ありがとうございます。回答が十分でなかったため、担当職員にもお知らせしました。"
+            "不足していた点があれば、開いた画面からお知らせください。")
+
+
+def feedback_comment_thanks_text() -> str:
+    return "ご意見ありがとうございます。担当職員が確認します。"
+
+
+def not_your_case_text() -> str:
+    return "申し訳ありません。このボタンはご相談された方のみ操作できます。"
+
+
+def case_unavailable_text() -> str:
+    return "申し訳ありません。この相談の記録が見つかりませんでした。お手数ですが、もう一度ご質問ください。"
+
+
+def feedback_modal(case_id: int, turn_id: int) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ids.FEEDBACK_VIEW,
+        "private_metadata": json.dumps({"case_id": case_id, "turn_id": turn_id}),
+        "title": {"type": "plain_text", "text": "回答へのご意見"},
+        "submit": {"type": "plain_text", "text": "送信"},
+        "close": {"type": "plain_text", "text": "閉じる"},
+        "blocks": [
+            _mrkdwn_section("回答のどの点が足りなかったか、よろしければお聞かせください（任意）。"
+                            "担当職員が確認し、必要に応じてご連絡します。"),
+            {"type": "input", "block_id": ids.FEEDBACK_BLOCK, "optional": True,
+             "label": {"type": "plain_text", "text": "不足していた点"},
+             "element": {"type": "plain_text_input", "action_id": ids.FEEDBACK_INPUT,
+                         "multiline": True, "max_length": 2000,
+                         "placeholder": {"type": "plain_text",
+                                         "text": "例: 申請期限が知りたかった、対象経費の詳細がなかった"}}},
+        ],
+    }
+
+
+def parse_feedback_metadata(private_metadata: str) -> tuple[int, int]:
+    data = json.loads(private_metadata or "{}")
+    return int(data["case_id"]), int(data["turn_id"])
+
+
+# ---------------------------------------------------------------- App Home (officers)
+@dataclass(frozen=True)
+class HomeCase:
+    ref: str
+    title: str
+    status_label: str
+    updated: str                    # already formatted, e.g. "2026-11-28 09:30"
+    link: str | None = None         # permalink to the thread, when known
+
+
+def officer_home(cases: Sequence[HomeCase], *, staff_blocks: Sequence[dict[str, Any]] = ()
+                 ) -> dict[str, Any]:
+    """The officer's App Home: how to ask, then their recent consultations with status."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "市町村支援 相談アシスタント"}},
+        _mrkdwn_section("チャンネルでボットをメンションするか、ダイレクトメッセージ、または "
+                        "`/consult 質問内容` でご相談ください。資料をもとに出典付きでお答えし、"
+                        "必要に応じて担当職員におつなぎします。"),
+        {"type": "divider"},
+        {"type": "header", "text": {"type": "plain_text", "text": "最近のご相談"}},
+    ]
+    if not cases:
+        blocks.append(_context("まだご相談はありません。"))
+    budget = 100 - len(blocks) - len(staff_blocks) - 1
+    for case in list(cases)[: max(0, budget)]:
+        title = escape(truncate(case.title or "（無題）", 150))
+        if case.link:
+            title = f"<{case.link}|{title}>"
+        blocks.append(_mrkdwn_section(
+            f"*{escape(case.ref)}*　{title}\n状態: {escape(case.status_label)}　更新: {escape(case.updated)}"))
+    if staff_blocks:
+        blocks.append({"type": "divider"})
+        blocks.extend(staff_blocks)
+    return {"type": "home", "blocks": blocks[:100]}

@@ -1,0 +1,56 @@
+"""App Home: an officer's recent consultations and their status; staff also see their queue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timezone, timedelta
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.services import Services
+from bot.slack import authz, blocks
+from bot.slack.worker import Worker
+
+log = logging.getLogger(__name__)
+
+JST = timezone(timedelta(hours=9))
+RECENT_CASES = 20
+
+
+def register(app: App, services: Services, worker: Worker) -> None:
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict, client: WebClient, context: BoltContext) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event.get("user")
+        if not user:
+            return
+        worker.submit("app_home", publish_home, client, services, user)
+
+
+def home_cases(services: Services, user_id: str) -> list[blocks.HomeCase]:
+    cases = services.store.cases_for_requester(user_id, limit=RECENT_CASES)
+    return [blocks.HomeCase(ref=c.ref, title=c.title, status_label=c.status_label,
+                            updated=c.updated_at.astimezone(JST).strftime("%Y-%m-%d %H:%M"))
+            for c in cases]
+
+
+def publish_home(client: WebClient, services: Services, user_id: str) -> None:
+    cases = home_cases(services, user_id)
+    staff_blocks: list[dict] = []
+    if authz.is_staff(client, services.settings, user_id):
+        staff_blocks = _staff_home_blocks(client, services, user_id)
+    client.views_publish(user_id=user_id, view=blocks.officer_home(cases, staff_blocks=staff_blocks))
+
+
+def _staff_home_blocks(client: WebClient, services: Services, user_id: str) -> list[dict]:
+    try:
+        from bot.slack import staff_home
+    except ModuleNotFoundError as exc:  # TEMPORARY until bot/slack/staff_home.py lands
+        if exc.name != "bot.slack.staff_home":
+            raise
+        log.warning("Staff App Home is not available yet (bot.slack.staff_home missing)")
+        return []
+    view = staff_home.build_staff_home(client, services, user_id)
+    return list(view.get("blocks", [])) if isinstance(view, dict) else list(view)

@@ -1,0 +1,81 @@
+"""Questions as messages: @mentions in channels, DMs, and follow-ups in a thread the bot answered.
+
+- `app_mention`: answer in the thread of the mentioning message.
+- `message` in a DM (top level): answer in the thread of that message. (DM thread replies are
+  user messages of the assistant view and handled in assistant.py.)
+- `message` in a channel thread without a mention: answered only when the bot already answered
+  in that thread (conversations.replies), continuing the same consultation.
+Noise (own/bot messages, edits, deletions, joins) is dropped by `incoming.parse_message`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.services import Services
+from bot.slack.incoming import IncomingMessage, parse_message
+from bot.slack.responder import ReplyTarget, Responder
+from bot.slack.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services, worker: Worker) -> None:
+    responder = Responder(services)
+
+    def answer(client: WebClient, msg: IncomingMessage) -> None:
+        target = ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts,
+                             user=msg.user, react_ts=msg.ts)
+        responder.respond(client, msg.text, target, dedupe_key=msg.dedupe_key)
+
+    @app.event("app_mention")
+    def on_mention(body: dict, context: BoltContext, client: WebClient) -> None:
+        msg = parse_message(body, context.bot_user_id, context.bot_id)
+        if msg is None:
+            return
+        worker.submit("app_mention", answer, client, msg)
+
+    @app.event("message")
+    def on_message(body: dict, context: BoltContext, client: WebClient) -> None:
+        msg = parse_message(body, context.bot_user_id, context.bot_id)
+        if msg is None:
+            return
+        if msg.is_dm:
+            if msg.in_thread:
+                return          # assistant.py owns DM threads (Bolt's Assistant middleware)
+            worker.submit("dm", answer, client, msg)
+            return
+        if msg.mentions_bot or not msg.in_thread:
+            return              # mentions arrive as app_mention; plain channel chatter is not ours
+        worker.submit("thread_follow_up", follow_up, client, msg, context.bot_user_id,
+                      context.bot_id)
+
+    def follow_up(client: WebClient, msg: IncomingMessage, bot_user_id: str | None,
+                  bot_id: str | None) -> None:
+        if bot_answered_in_thread(client, msg.channel, msg.root_ts, bot_user_id, bot_id):
+            answer(client, msg)
+
+
+def bot_answered_in_thread(client: WebClient, channel: str, root_ts: str,
+                           bot_user_id: str | None, bot_id: str | None) -> bool:
+    """True when one of the thread's messages was posted by this bot."""
+    cursor = None
+    try:
+        for _ in range(10):     # at most 10 pages of 200 replies
+            resp = client.conversations_replies(channel=channel, ts=root_ts, limit=200,
+                                                cursor=cursor)
+            for m in resp.get("messages") or []:
+                if (bot_user_id and m.get("user") == bot_user_id) or \
+                        (bot_id and m.get("bot_id") == bot_id):
+                    return True
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+    except SlackApiError as exc:
+        log.warning("conversations.replies failed for a thread in %s: %s", channel,
+                    exc.response.get("error") if exc.response is not None else exc)
+    return False
