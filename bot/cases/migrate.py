@@ -7,6 +7,7 @@ are never edited, new columns and tables come in new revisions.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +17,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from bot.cases.models import VERSION_TABLE
+
+# Alembic's per-step INFO lines are noise in the bot's log; the store logs upgrades itself.
+if logging.getLogger("alembic").level == logging.NOTSET:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -45,7 +50,12 @@ def current_revision(engine: Engine) -> str | None:
         return ctx.get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (default head). Idempotent."""
+def upgrade(engine: Engine, revision: str = "head") -> bool:
+    """Upgrade the database to ``revision`` (default head). Idempotent; returns False (and does
+    not start Alembic at all) when it is already there."""
+    target = head_revision() if revision == "head" else revision
+    if current_revision(engine) == target:
+        return False
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
+    return True

@@ -17,8 +17,8 @@ from bot.cases.views import (INTERNAL_EVENT_KINDS, CaseDetail, CaseStats, CaseSt
                              StaffQueue)
 
 
-def list_cases(s: Session, *, status=None, since=None, municipality=None, requester=None,
-               assignee=None, limit=None, newest_first=True):
+def _list_rows(s: Session, *, status=None, since=None, municipality=None, requester=None,
+               assignee=None, limit=None, newest_first=True) -> list[CaseRow]:
     stmt = select(CaseRow)
     if status:
         stmt = stmt.where(CaseRow.status == status)
@@ -35,7 +35,15 @@ def list_cases(s: Session, *, status=None, since=None, municipality=None, reques
     stmt = stmt.order_by(*order)
     if limit:
         stmt = stmt.limit(limit)
-    return case_views(s, list(s.scalars(stmt)))
+    return list(s.scalars(stmt))
+
+
+def list_cases(s: Session, **filters):
+    return case_views(s, _list_rows(s, **filters))
+
+
+def list_details(s: Session, include_internal: bool, **filters) -> list[CaseDetail]:
+    return _details(s, _list_rows(s, **filters), include_internal)
 
 
 def staff_queue(s: Session, limit: int) -> StaffQueue:

@@ -47,6 +47,13 @@ DEFAULT_DELIVERY_TTL_S = 86400
 _PURGE_EVERY = 200
 
 
+def _check_status(status: str | None) -> None:
+    if status is not None and status not in {str(s) for s in CaseStatus}:
+        raise ConsultError(f"unknown status {status}", user_message=(
+            f"状態「{status}」は不明です。answered / needs_staff / in_progress / resolved "
+            "のいずれかを指定してください。"))
+
+
 class CaseStore:
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow):
         self.engine = engine
@@ -84,12 +91,13 @@ class CaseStore:
     def upgrade(self) -> str:
         """Alembic upgrade to head (add-only migrations). Returns the revision now current."""
         try:
-            migrate.upgrade(self.engine)
+            changed = migrate.upgrade(self.engine)
             revision = migrate.current_revision(self.engine)
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"case database unavailable: {type(exc).__name__}") from exc
         self._schema_ready = True
-        log.info("case database at revision %s (%s)", revision, self.dialect)
+        if changed:
+            log.info("case database upgraded to revision %s (%s)", revision, self.dialect)
         return revision or ""
 
     def current_revision(self) -> str | None:
@@ -363,13 +371,15 @@ class CaseStore:
                    municipality: str | None = None, requester: str | None = None,
                    assignee: str | None = None, limit: int | None = None,
                    newest_first: bool = True) -> list[CaseView]:
-        if status is not None and status not in CaseStatus.__members__.values():
-            raise ConsultError(f"unknown status {status}", user_message=(
-                f"状態「{status}」は不明です。answered / needs_staff / in_progress / resolved "
-                "のいずれかを指定してください。"))
+        _check_status(status)
         return self._run(lambda s, now: queries.list_cases(
             s, status=status, since=since, municipality=municipality, requester=requester,
             assignee=assignee, limit=limit, newest_first=newest_first))
+
+    def list_details(self, *, include_internal: bool = True, **filters) -> list[CaseDetail]:
+        """Like ``list_cases`` (same filters) but with each case's turns and events."""
+        _check_status(filters.get("status"))
+        return self._run(lambda s, now: queries.list_details(s, include_internal, **filters))
 
     def staff_queue(self, limit: int = 50) -> StaffQueue:
         """needs_staff first, then in_progress, oldest first; with counts by status."""

@@ -1,7 +1,307 @@
-"""(placeholder, being written)"""
+"""`consult cases …` (staff workflow on the command line) and `consult db …` (schema).
 
+Every staff action taken here is recorded as an event with the actor ``cli:<login>``.
+`--json` prints one object per case (one line each for `list`) with the stable keys
+``ref,status,requester,municipality,title,created_at,updated_at,assignee,turns,events``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator, Optional
+
+import click
 import typer
+
+from bot.cli.context import cli_context
+from bot.errors import ConsultError
+
+cases_app = typer.Typer(help="相談（ケース）の一覧・詳細・対応・出力を行います。", no_args_is_help=True)
+db_app = typer.Typer(help="相談データベースを管理します。", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(cases_app, name="cases")
+    app.add_typer(db_app, name="db")
+
+
+def _actor() -> str:
+    try:
+        login = getpass.getuser()
+    except Exception:  # no login name in some containers
+        login = "unknown"
+    return f"cli:{login}"
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _store(ctx: typer.Context, *, upgrade: bool = True) -> Iterator:
+    from bot.cases.store import CaseStore
+
+    store = None
+    try:
+        store = CaseStore.from_settings(cli_context(ctx).settings, upgrade=upgrade)
+        yield store
+    except ConsultError as exc:
+        _fail(f"エラー: {exc.user_message}")
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _since(value: Optional[str]) -> Optional[datetime]:
+    """`--since`: a date (JST midnight) or an ISO date-time (JST when no offset is given)."""
+    if not value:
+        return None
+    from bot.cases.export import JST
+
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"日付「{value}」を読み取れません。2026-04-01 の形式で指定してください。")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=JST)
+    return parsed.astimezone(timezone.utc)
+
+
+def _status(value: Optional[str]) -> Optional[str]:
+    from bot.cases.views import CaseStatus
+
+    if value is not None and value not in {str(s) for s in CaseStatus}:
+        raise typer.BadParameter(
+            f"状態「{value}」は不明です。answered / needs_staff / in_progress / resolved のいずれかです。")
+    return value
+
+
+def _write(data: bytes, output: Optional[Path]) -> None:
+    if output is None:
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+
+
+# ---- cases --------------------------------------------------------------------------------------
+
+@cases_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    status: Optional[str] = typer.Option(None, "--status", callback=_status,
+                                         help="answered / needs_staff / in_progress / resolved"),
+    since: Optional[str] = typer.Option(None, "--since", help="この日付以降に始まった相談 (例: 2026-04-01)"),
+    municipality: Optional[str] = typer.Option(None, "--municipality", help="市町村名"),
+    limit: int = typer.Option(200, "--limit", min=1, help="最大件数"),
+    as_json: bool = typer.Option(False, "--json", help="1 行に 1 相談の JSON で出力"),
+) -> None:
+    """相談の一覧を新しい順に表示します。"""
+    from bot.cases.export import case_json, dumps, local
+
+    filters = dict(status=status, since=_since(since), municipality=municipality, limit=limit)
+    with _store(ctx) as store:
+        if as_json:
+            for detail in store.list_details(**filters):
+                typer.echo(dumps(case_json(detail)))
+            return
+        cases = store.list_cases(**filters)
+        if not cases:
+            typer.echo("該当する相談はありません。")
+            return
+        for c in cases:
+            typer.echo("\t".join([c.ref, c.status_label, local(c.created_at), c.municipality or "-",
+                                  c.requester_name or c.requester_id, c.assignee or "-", c.title]))
+        typer.echo(f"（{len(cases)} 件）")
+
+
+@cases_app.command("show")
+def show_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号（例: 相談#12 または 12）"),
+             as_json: bool = typer.Option(False, "--json", help="JSON で出力")) -> None:
+    """相談の詳細（やり取り・出典・対応履歴）を表示します。"""
+    from bot.cases.export import case_json, dumps
+
+    with _store(ctx) as store:
+        detail = store.case_detail(ref)
+        if as_json:
+            typer.echo(dumps(case_json(detail), indent=2))
+            return
+        _print_detail(detail)
+
+
+def _print_detail(detail) -> None:
+    from bot.cases.export import local
+    from bot.cases.views import EventKind
+
+    c = detail.case
+    typer.echo(f"{c.ref}  {c.title}")
+    typer.echo(f"  状態: {c.status_label}" + (f"（{c.escalation_label}）" if c.escalation_label else ""))
+    typer.echo(f"  依頼者: {c.requester_name or '-'} ({c.requester_id})  市町村: {c.municipality or '-'}")
+    typer.echo(f"  担当者: {c.assignee or '-'}  事業: {'、'.join(c.programmes) or '-'}")
+    typer.echo(f"  開始: {local(c.created_at)}  更新: {local(c.updated_at)}")
+    for i, t in enumerate(detail.turns, start=1):
+        typer.echo(f"\n── 質問 {i}（{local(t.created_at)}）")
+        typer.echo(t.question)
+        label = {"llm": "生成回答", "extractive": "資料の抜粋", "none": "回答なし"}.get(t.mode or "", "未完了")
+        typer.echo(f"── 回答（{label}）" + (f" エラー: {t.error}" if t.error else ""))
+        typer.echo(t.answer or "（回答は記録されていません）")
+        for s in t.sources:
+            page = f" p.{s['page']}" if s.get("page") else ""
+            typer.echo(f"  [{s.get('n')}] {s.get('title', '')} › {s.get('section', '')}{page}")
+        if t.feedback:
+            mark = "👍" if t.feedback == "up" else "👎"
+            typer.echo(f"  評価: {mark} {t.feedback_comment or ''}".rstrip())
+    typer.echo("\n── 対応履歴")
+    names = {EventKind.OPENED: "受付", EventKind.ESCALATED: "職員対応へ", EventKind.ASSIGNED: "担当",
+             EventKind.NOTE: "メモ（内部）", EventKind.STAFF_REPLY: "職員回答",
+             EventKind.RESOLVED: "解決", EventKind.REOPENED: "再開", EventKind.FEEDBACK: "評価",
+             EventKind.MUNICIPALITY: "市町村変更"}
+    for e in detail.events:
+        move = f" {e.from_status or '-'}→{e.to_status}" if e.to_status else ""
+        text = f"  {e.text}" if e.text else ""
+        typer.echo(f"  {local(e.created_at)}  {names.get(e.kind, e.kind)}  {e.actor}{move}{text}")
+
+
+@cases_app.command("assign")
+def assign_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
+               user: str = typer.Argument(..., help="担当者（Slack ユーザー ID など）")) -> None:
+    """相談の担当者を設定します（状態は「対応中」になります）。"""
+    with _store(ctx) as store:
+        case = store.assign(ref, user, actor=_actor())
+        typer.echo(f"{case.ref} の担当者を {user} にしました（状態: {case.status_label}）。")
+
+
+@cases_app.command("note")
+def note_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
+             text: str = typer.Argument(..., help="内部メモ（相談者には表示されません）")) -> None:
+    """内部メモを追加します。"""
+    if not text.strip():
+        _fail("エラー: メモの内容が空です。", 2)
+    with _store(ctx) as store:
+        store.add_note(ref, text, actor=_actor())
+        typer.echo(f"{store.get_case(ref).ref} にメモを追加しました。")
+
+
+@cases_app.command("resolve")
+def resolve_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
+                note: Optional[str] = typer.Option(None, "--note", help="解決時のメモ")) -> None:
+    """相談を解決済みにします。"""
+    with _store(ctx) as store:
+        case = store.resolve(ref, actor=_actor(), text=note)
+        typer.echo(f"{case.ref} を解決済みにしました。")
+
+
+@cases_app.command("municipality")
+def municipality_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
+                     name: str = typer.Argument(..., help="市町村名（空文字で未設定に戻します）")) -> None:
+    """相談の市町村を変更します。"""
+    with _store(ctx) as store:
+        case = store.set_municipality(ref, name, actor=_actor())
+        typer.echo(f"{case.ref} の市町村を「{case.municipality or '未設定'}」にしました。")
+
+
+@cases_app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    fmt: str = typer.Option("csv", "--format", help="csv または jsonl"),
+    since: Optional[str] = typer.Option(None, "--since", help="この日付以降に始まった相談"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="出力先ファイル（省略時は標準出力）"),
+) -> None:
+    """相談記録を CSV（UTF-8 BOM 付き、Excel 対応）または JSON Lines で出力します。"""
+    from bot.cases.export import csv_bytes, jsonl_bytes
+
+    if fmt not in ("csv", "jsonl"):
+        raise typer.BadParameter("csv または jsonl を指定してください。", param_hint="--format")
+    with _store(ctx) as store:
+        details = store.export_details(since=_since(since))
+        _write(csv_bytes(details) if fmt == "csv" else jsonl_bytes(details), output)
+    if output is not None:
+        typer.echo(f"{len(details)} 件の相談を {output} に出力しました。", err=True)
+
+
+@cases_app.command("stats")
+def stats_cmd(ctx: typer.Context,
+              since: Optional[str] = typer.Option(None, "--since", help="この日付以降に始まった相談"),
+              as_json: bool = typer.Option(False, "--json", help="JSON で出力")) -> None:
+    """相談の集計（状態・市町村・事業別件数、回答者、評価、職員の初回対応時間）を表示します。"""
+    from bot.cases.views import STATUS_LABELS
+
+    with _store(ctx) as store:
+        st = store.stats(since=_since(since))
+    rate = st.feedback_up_rate
+    if as_json:
+        typer.echo(json.dumps({
+            "total": st.total, "by_status": dict(st.by_status),
+            "by_municipality": dict(st.by_municipality), "by_programme": dict(st.by_programme),
+            "bot_answered": st.bot_answered, "staff_answered": st.staff_answered,
+            "unanswered": st.unanswered, "turns": st.turns, "feedback_up": st.feedback_up,
+            "feedback_down": st.feedback_down, "feedback_up_rate": rate,
+            "median_staff_response_s": st.median_staff_response_s,
+            "median_time_to_take_s": st.median_time_to_take_s,
+        }, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"相談件数: {st.total} 件（質問 {st.turns} 件）")
+    typer.echo("状態別: " + "、".join(f"{STATUS_LABELS.get(k, k)} {v}" for k, v in st.by_status.items()))
+    typer.echo("市町村別: " + ("、".join(f"{k or '未設定'} {v}" for k, v in st.by_municipality.items()) or "-"))
+    typer.echo("事業別: " + ("、".join(f"{k} {v}" for k, v in st.by_programme.items()) or "-"))
+    typer.echo(f"回答者: ボットのみ {st.bot_answered} 件、職員 {st.staff_answered} 件、未回答 {st.unanswered} 件")
+    rate_text = "-" if rate is None else f"{rate:.0%}"
+    typer.echo(f"評価: 👍 {st.feedback_up} / 👎 {st.feedback_down}（👍 の割合 {rate_text}）")
+    typer.echo(f"職員の初回回答までの時間（中央値）: {_duration(st.median_staff_response_s)}")
+    typer.echo(f"職員が担当するまでの時間（中央値）: {_duration(st.median_time_to_take_s)}")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} 時間 {minutes} 分"
+    if minutes:
+        return f"{minutes} 分 {sec} 秒"
+    return f"{sec} 秒"
+
+
+# ---- db -----------------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade_cmd(ctx: typer.Context) -> None:
+    """相談データベースを最新のスキーマに更新し、障害時に保留した記録を書き込みます。"""
+    from bot.cases.spool import Spool
+
+    settings = cli_context(ctx).settings
+    with _store(ctx, upgrade=False) as store:
+        revision = store.upgrade()
+        typer.echo(f"相談データベースを最新の状態にしました（リビジョン {revision}、{store.dialect}）。")
+        written = Spool.from_settings(settings).replay(store)
+        if written:
+            typer.echo(f"保留していた {written} 件の記録を書き込みました。")
+
+
+@db_app.command("status")
+def db_status_cmd(ctx: typer.Context) -> None:
+    """相談データベースのスキーマの状態を表示します。"""
+    from bot.cases.migrate import head_revision
+    from bot.cases.spool import Spool
+
+    settings = cli_context(ctx).settings
+    with _store(ctx, upgrade=False) as store:
+        current = store.current_revision()
+        head = head_revision()
+        typer.echo(f"接続先: {store.describe()}")
+        typer.echo(f"現在のリビジョン: {current or '（未作成）'} / 最新: {head}")
+        pending = Spool.from_settings(settings).pending_count()
+        if pending:
+            typer.echo(f"保留中の記録: {pending} 件（`consult db upgrade` で書き込みます）")
+        if current != head:
+            typer.echo("`consult db upgrade` を実行してください。")
+            raise typer.Exit(1)
