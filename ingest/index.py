@@ -20,7 +20,7 @@ from ingest import lexical, state
 from ingest.embeddings import make_embeddings
 from ingest.errors import IndexMissing
 from ingest.settings import IndexSettings
-from ingest.store import chroma_client, collection_name
+from ingest.store import chroma_client, collection_name, fresh_chroma_client
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,15 @@ class IndexHandle:
         self._load()
 
     # ---- loading -------------------------------------------------------------------------
-    def _load(self) -> None:
+    def _load(self, reopen: bool = False) -> None:
         marker_file = state.marker_path(self.settings.data_dir)
         sig = _marker_signature(marker_file)
         marker = state.read_marker(self.settings.data_dir)
         if not marker:
             raise IndexMissing()
-        if self._client is None:
-            self._client = chroma_client(self.settings)
+        client = fresh_chroma_client(self.settings) if reopen else chroma_client(self.settings)
         try:
-            collection = self._client.get_collection(self.collection_name)
+            collection = client.get_collection(self.collection_name)
         except Exception as exc:
             raise IndexMissing(
                 f"埋め込みモデル {self.model_id} の索引が見つかりません。`consult ingest` を実行してください。"
@@ -65,6 +64,7 @@ class IndexHandle:
         lex = lexical.load(self.settings.lexical_dir)
         if lex is None:
             raise IndexMissing()
+        self._client = client
         self._collection, self._lexical, self._marker, self._marker_sig = collection, lex, marker, sig
 
     def refresh_if_changed(self) -> bool:
@@ -76,7 +76,7 @@ class IndexHandle:
             old_generation = self._marker.get("generation")
             old_lexical = self._lexical.generation if self._lexical else None
             try:
-                self._load()
+                self._load(reopen=True)
             except IndexMissing:
                 log.warning("index disappeared during refresh; keeping the loaded one", exc_info=True)
                 self._marker_sig = sig

@@ -28,6 +28,25 @@ def chroma_client(settings: IndexSettings):
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
 
+def fresh_chroma_client(settings: IndexSettings):
+    """A client that sees what other processes wrote since this process opened the store.
+
+    An embedded Chroma caches one "system" per path per process, and that system's vector
+    segment does not notice writes made by another process (an ingest). Dropping the cached
+    system makes the next client load the store anew. Server mode needs nothing of the sort.
+    """
+    if not settings.chroma_host:
+        try:
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
+        except (ImportError, AttributeError):  # private API moved: fall back to the cached one
+            import logging
+
+            logging.getLogger(__name__).warning("cannot refresh the embedded Chroma client", exc_info=True)
+    return chroma_client(settings)
+
+
 COLLECTION_METADATA = {"hnsw:space": "cosine"}
 
 

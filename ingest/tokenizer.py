@@ -32,7 +32,7 @@ def _tokenizer():
     # pool): one cached object per thread.
     tok = getattr(_local, "tokenizer", None)
     if tok is None:
-        tok = _dictionary().create(mode=SPLIT_MODE)
+        tok = _dictionary().tokenizer(mode=SPLIT_MODE, fields={"pos", "normalized_form"})
         _local.tokenizer = tok
     return tok
 

@@ -69,6 +69,10 @@ def rows_to_document(rows: list[list[str]], title: str, row_offset: int = 1) -> 
     return LoadedDocument(title=title, records=records)
 
 
+def faq_title(path: Path) -> str:
+    return f"よくある質問（{path.stem}）"
+
+
 def load_csv(path: Path) -> LoadedDocument:
     text = decode_bytes(path.read_bytes())
     try:
@@ -76,7 +80,7 @@ def load_csv(path: Path) -> LoadedDocument:
     except csv.Error:
         dialect = csv.excel
     rows = list(csv.reader(io.StringIO(text), dialect))
-    return rows_to_document(rows, path.stem)
+    return rows_to_document(rows, faq_title(path) if _find_header([[_cell(c) for c in r] for r in rows[:5]]) else path.stem)
 
 
 def load_xlsx(path: Path) -> LoadedDocument:
@@ -89,7 +93,7 @@ def load_xlsx(path: Path) -> LoadedDocument:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise LoadError(f"Excel ファイルを読み込めませんでした（ファイルが壊れている可能性があります）: {exc}") from exc
     try:
-        merged = LoadedDocument(title=(workbook.properties.title or "").strip() or path.stem)
+        merged = LoadedDocument(title=(workbook.properties.title or "").strip() or faq_title(path))
         for sheet in workbook.worksheets:
             rows = [list(r) for r in sheet.iter_rows(values_only=True)]
             doc = rows_to_document(rows, merged.title)

@@ -10,6 +10,22 @@ from ingest.loaders.encoding import decode_bytes
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
 _H1 = re.compile(r"^#[ \t\u3000]+(.+?)[ \t#]*$")
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+")
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+
+
+def clean_markdown_line(line: str) -> str:
+    """Markdown syntax is not content: drop emphasis markers and link targets, bullets -> ・."""
+    if re.fullmatch(r"[ \t]*([-*_])([ \t]*\1){2,}[ \t]*", line):  # horizontal rule
+        return ""
+    line = _LINK.sub(r"\1", line)
+    line = _EMPHASIS.sub(r"\2", line)
+    line = _BULLET.sub(r"\1・", line)
+    if line.lstrip().startswith(">"):
+        line = line.lstrip()[1:]
+    return line.rstrip()
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -36,6 +52,7 @@ def load_text(path: Path) -> LoadedDocument:
             if not title:
                 title = _H1.match(lines[h1[0]].strip()).group(1).strip()
             lines = lines[: h1[0]] + lines[h1[0] + 1 :]
+        lines = [clean_markdown_line(line) for line in lines if not _FENCE.match(line)]
     extra = {k: v for k, v in meta.items() if k not in ("title", "doc_type")}
     return LoadedDocument(
         title=title or path.stem,
