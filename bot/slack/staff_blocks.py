@@ -9,6 +9,7 @@ from a user, a model or a document goes through `escape()` before it is posted.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from bot.slack import staff_ids as ids
@@ -83,6 +84,9 @@ def build_staff_card(case: StaffCase) -> list[dict]:
     label = reason_label(case.reason)
     if label and case.status in ("needs_staff", "in_progress"):
         blocks.append(_section(f"*職員対応が必要な理由*\n{label}", "staff_card_reason"))
+    if case.reopened and case.status != "resolved":
+        blocks.append(_section("🔁 解決済みとしていた相談に、相談者から新しいメッセージが届きました。"
+                               "内容をご確認ください。", "staff_card_reopened"))
 
     question = escape(truncate(case.question.strip(), QUESTION_LIMIT)) or "（質問の記録がありません）"
     blocks.append(_section(f"*質問*\n{_quote(question)}", "staff_card_question"))
@@ -238,7 +242,7 @@ def _oldest_first(cases: list[StaffCase]) -> list[StaffCase]:
     far_future = datetime.max.replace(tzinfo=timezone.utc)
 
     def key(c: StaffCase):
-        at = c.created_at
+        at = c.waiting_since or c.created_at
         if at is not None and at.tzinfo is None:
             at = at.replace(tzinfo=timezone.utc)
         return (at or far_future, c.case_id)
@@ -247,25 +251,33 @@ def _oldest_first(cases: list[StaffCase]) -> list[StaffCase]:
 
 
 def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffCase],
-                          *, user_id: str | None = None) -> dict:
-    """App Home for staff: the queue, needs_staff first then in_progress, oldest first."""
+                          *, user_id: str | None = None,
+                          counts: Mapping[str, int] | None = None) -> dict:
+    """App Home for staff: the queue, needs_staff first then in_progress, oldest first.
+
+    `counts` (status -> number of cases) gives the totals when the lists were cut by a limit."""
     waiting, working = _oldest_first(needs_staff), _oldest_first(in_progress)
+    counts = counts or {}
+    n_waiting = max(counts.get("needs_staff", 0), len(waiting))
+    n_working = max(counts.get("in_progress", 0), len(working))
     mine = sum(1 for c in working if user_id and c.assignee == user_id)
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "相談キュー（職員用）"}},
-        _section(f"職員対応待ち *{len(waiting)}* 件　・　対応中 *{len(working)}* 件"
+        _section(f"職員対応待ち *{n_waiting}* 件　・　対応中 *{n_working}* 件"
                  f"（うちあなたの担当 {mine} 件）", "staff_home_counts"),
         {"type": "divider"},
     ]
-    for title, group in (("🔴 職員対応待ち", waiting), ("🟡 対応中", working)):
+    for title, group, total in (("🔴 職員対応待ち", waiting, n_waiting),
+                                ("🟡 対応中", working, n_working)):
         blocks.append({"type": "header", "text": {"type": "plain_text",
-                                                  "text": f"{title}（{len(group)} 件）"}})
+                                                  "text": f"{title}（{total} 件）"}})
         if not group:
             blocks.append(_context("該当する相談はありません。"))
             continue
-        for case in group[:HOME_CASES_PER_GROUP]:
+        shown = group[:HOME_CASES_PER_GROUP]
+        for case in shown:
             blocks.extend(_home_item(case))
-        if len(group) > HOME_CASES_PER_GROUP:
-            blocks.append(_context(f"ほか {len(group) - HOME_CASES_PER_GROUP} 件あります。"
+        if total > len(shown):
+            blocks.append(_context(f"ほか {total - len(shown)} 件あります。"
                                    "すべての相談は `consult cases list` でご確認いただけます。"))
     return {"type": "home", "blocks": blocks}

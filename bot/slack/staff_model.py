@@ -13,7 +13,7 @@ SECTION_LIMIT = 3000          # Slack: characters per section text
 QUESTION_LIMIT = 1200
 ANSWER_LIMIT = 1500
 NOTE_PREVIEW_LIMIT = 300
-HOME_CASES_PER_GROUP = 14     # 2 groups x 14 cases x 3 blocks + header < 100 blocks (home limit)
+HOME_CASES_PER_GROUP = 12     # 2 groups x 12 cases x 3 blocks + headers: room left in the 100-block home
 MODAL_TEXT_MAX = 3000
 
 STATUS_LABELS = {
@@ -34,6 +34,8 @@ REASON_LABELS = {
     "weak_evidence": "資料から十分な根拠が見つからず、ボットは回答できませんでした。",
     "bot_unable": "資料から十分な根拠が見つからず、ボットは回答できませんでした。",
     "reopened": "解決済みの相談に、相談者から新しいメッセージが届きました。",
+    "bot_error": "回答の作成中にエラーが発生し、ボットは回答できませんでした。",
+    "staff": "職員が対応を再開しました。",
 }
 
 MODE_LABELS = {
@@ -99,6 +101,8 @@ class StaffCase:
     staff_reply_count: int = 0
     notes: tuple[NoteLine, ...] = field(default_factory=tuple)
     slack_thread: bool = True        # False: console / CLI case, replies cannot reach the officer
+    reopened: bool = False           # the officer wrote again after it was resolved
+    waiting_since: datetime | None = None   # escalated (else created): the queue's order key
 
 
 # ---------------------------------------------------------------------------- small pieces

@@ -146,6 +146,8 @@ def test_home_queue_is_capped_below_slack_block_limit():
             for i in range(40)]
     view = build_staff_home_view(many, many)
     assert len(view["blocks"]) <= 100
-    assert "ほか 26 件" in all_text(view)
+    assert "ほか 28 件" in all_text(view)
+    counted = build_staff_home_view(many[:5], [], counts={"needs_staff": 130, "in_progress": 0})
+    assert "職員対応待ち *130* 件" in all_text(counted) and "ほか 125 件" in all_text(counted)
     empty = build_staff_home_view([], [])
     assert "該当する相談はありません" in all_text(empty)

@@ -1,0 +1,100 @@
+"""Staff-channel card and officer notices.
+
+`notify_staff` posts the case card to `CONSULT_STAFF_CHANNEL` the first time and afterwards
+updates that same message in place (`chat.update` on the stored channel/ts), so the staff channel
+holds one card per case that always shows its current status. `notify_officer` posts a short
+notice into the officer's own thread when the case is taken and when it is resolved; it never
+carries staff-internal content (notes).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.cases.views import CaseView
+from bot.services import Services
+from bot.slack.staff_blocks import build_staff_card, card_text, officer_notice_text, staff_reply_text
+from bot.slack.staff_cases import load_staff_case
+
+log = logging.getLogger(__name__)
+
+# chat.update errors after which the card is posted again instead (deleted / archived / moved).
+_REPOST_ERRORS = frozenset({"message_not_found", "channel_not_found", "is_archived",
+                            "cant_update_message"})
+
+
+def _error(exc: SlackApiError) -> str | None:
+    return exc.response.get("error") if exc.response is not None else None
+
+
+def notify_staff(client: WebClient, services: Services, case_id: int, reason: str) -> None:
+    """Post the case card to the staff channel, or update the existing card in place.
+
+    `reason` is why this happened (an escalation reason such as "requested", "negative_feedback",
+    "not_answered", "reopened", or a staff action such as "assigned"); the card shows the reason
+    the store keeps for the case and falls back to an escalation `reason` given here.
+    Raises SlackApiError / ConsultError; callers log (see `bot.slack.escalation`)."""
+    case = load_staff_case(services, case_id, reason)
+    blocks, text = build_staff_card(case), card_text(case)
+    post = services.store.get_staff_message(case_id)
+    if post is not None:
+        channel, ts = post
+        try:
+            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            log.info("staff card of %s updated (%s)", case.ref, reason)
+            return
+        except SlackApiError as exc:
+            if _error(exc) not in _REPOST_ERRORS:
+                raise
+            log.warning("staff card of %s could not be updated (%s); posting it again",
+                        case.ref, _error(exc))
+    channel = services.settings.staff_channel
+    if not channel:
+        log.warning("CONSULT_STAFF_CHANNEL is not set: %s is only in the staff queue (%s)",
+                    case.ref, reason)
+        return
+    resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                   unfurl_links=False, unfurl_media=False)
+    services.store.set_staff_message(case_id, resp["channel"], resp["ts"])
+    log.info("staff card of %s posted (%s)", case.ref, reason)
+
+
+def officer_thread(case: CaseView) -> tuple[str, str | None] | None:
+    """(channel, thread_ts) of the officer's conversation, or None for console / CLI cases."""
+    if case.kind != "slack" or not case.channel:
+        return None
+    return case.channel, case.thread_ts
+
+
+def notify_officer(client: WebClient, services: Services, case_id: int, kind: str, *,
+                   staff_user: str | None = None) -> bool:
+    """Short notice in the officer's thread: kind "assigned" (taken) or "resolved".
+
+    Returns False when the case has no Slack thread (console / CLI consultation)."""
+    case = services.store.get_case(case_id)
+    where = officer_thread(case)
+    if where is None:
+        log.info("%s has no Slack thread; no %s notice posted", case.ref, kind)
+        return False
+    channel, thread_ts = where
+    text = officer_notice_text(kind, case.ref, staff_user or case.assignee)
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text,
+                            unfurl_links=False, unfurl_media=False)
+    return True
+
+
+def post_staff_reply(client: WebClient, case: CaseView, staff_user: str, reply: str) -> str | None:
+    """Post a staff member's reply into the officer's thread (attributed to them, escaped).
+
+    Returns the message ts, or None when the case has no Slack thread."""
+    where = officer_thread(case)
+    if where is None:
+        return None
+    channel, thread_ts = where
+    resp = client.chat_postMessage(channel=channel, thread_ts=thread_ts,
+                                   text=staff_reply_text(staff_user, reply),
+                                   unfurl_links=False, unfurl_media=False)
+    return resp.get("ts")
