@@ -8,6 +8,7 @@ the consultation to a bounded `Worker` pool (see worker.py).
 
 from __future__ import annotations
 
+import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -88,7 +89,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
 
 def _register_staff(app: App, services: Services) -> None:
     try:
-        from bot.slack import staff
+        staff = importlib.import_module("bot.slack.staff")
     except ModuleNotFoundError as exc:  # TEMPORARY until bot/slack/staff.py lands
         if exc.name != "bot.slack.staff":
             raise

@@ -6,6 +6,7 @@ shows in the staff App Home queue and `consult cases list` even when the staff p
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from slack_sdk import WebClient
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def notify_staff(client: WebClient, services: Services, case_id: int, reason: str) -> bool:
     try:
-        from bot.slack import staff_notify
+        staff_notify = importlib.import_module("bot.slack.staff_notify")
     except ModuleNotFoundError as exc:  # TEMPORARY until bot/slack/staff_notify.py lands
         if exc.name != "bot.slack.staff_notify":
             raise

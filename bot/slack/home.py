@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import timezone, timedelta
 
@@ -46,7 +47,7 @@ def publish_home(client: WebClient, services: Services, user_id: str) -> None:
 
 def _staff_home_blocks(client: WebClient, services: Services, user_id: str) -> list[dict]:
     try:
-        from bot.slack import staff_home
+        staff_home = importlib.import_module("bot.slack.staff_home")
     except ModuleNotFoundError as exc:  # TEMPORARY until bot/slack/staff_home.py lands
         if exc.name != "bot.slack.staff_home":
             raise

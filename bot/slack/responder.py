@@ -117,7 +117,7 @@ class Responder:
         try:
             user = client.users_info(user=user_id)["user"]
             profile = user.get("profile") or {}
-            name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+            name = profile.get("real_name") or user.get("real_name") or profile.get("display_name")
         except SlackApiError as exc:
             log.warning("users.info failed for a requester: %s",
                         exc.response.get("error") if exc.response is not None else exc)

@@ -1,0 +1,167 @@
+"""The real Bolt app in HTTP mode (real threaded HTTP server), signed deliveries, and the Slack
+Web API stand-in; real index (bundled knowledge base), real SQLite case store."""
+
+from __future__ import annotations
+
+import time
+
+from tests.slack.conftest import OFFICER, OFFICER_NAME, answers_in, block_text
+from tests.standins.signing import event_callback, mention_event, message_event, new_ts
+
+QUESTION = "地域おこし協力隊の定住に向けた支援はありますか？"
+
+
+def test_mention_gets_threaded_answer_with_sources(bot):
+    ev = mention_event(QUESTION, channel="C111")
+    resp = bot.deliver.post_event(event_callback(ev))
+    assert resp.status == 200
+    assert resp.elapsed < 1.0
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == ev["ts"],
+                       timeout=60)
+    bot.idle()
+    posted = answers_in(bot.slack, "C111", ev["ts"])
+    assert len(posted) == 1
+    text = block_text(posted[0])
+    assert "*出典*" in text and "[1]" in text
+    assert "資料の該当箇所の抜粋" in text                       # extractive mode label
+    assert posted[0]["text"]                                        # notification fallback
+    reaction = bot.slack.calls("reactions.add")[0]
+    assert reaction.params["timestamp"] == ev["ts"] and reaction.params["name"] == "eyes"
+    case = bot.services.store.cases_for_requester(OFFICER)[0]
+    assert case.channel == "C111" and case.thread_ts == ev["ts"] and case.turn_count == 1
+    assert case.requester_name == OFFICER_NAME
+    assert case.ref in text
+
+
+def test_direct_message_answered_in_its_thread(bot):
+    ev = message_event(QUESTION, channel="D111", channel_type="im")
+    assert bot.deliver.post_event(event_callback(ev)).status == 200
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == "D111", timeout=60)
+    bot.idle()
+    posted = answers_in(bot.slack, "D111", ev["ts"])
+    assert len(posted) == 1 and "*出典*" in block_text(posted[0])
+    case = bot.services.store.cases_for_requester(OFFICER)[0]
+    assert case.channel == "D111" and case.thread_ts == ev["ts"]
+
+
+def test_thread_follow_up_without_mention_continues_the_consultation(bot):
+    root = mention_event(QUESTION, channel="C111")
+    bot.slack.seed_message("C111", text=root["text"], user=OFFICER, ts=root["ts"])
+    bot.deliver.post_event(event_callback(root))
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == root["ts"],
+                       timeout=60)
+    bot.idle()
+    follow = message_event("申請の窓口はどこですか？", channel="C111", channel_type="channel",
+                           thread_ts=root["ts"])
+    bot.slack.seed_message("C111", text=follow["text"], user=OFFICER, ts=follow["ts"],
+                           thread_ts=root["ts"])
+    assert bot.deliver.post_event(event_callback(follow)).status == 200
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == root["ts"],
+                       timeout=60, count=2)
+    bot.idle()
+    assert len(answers_in(bot.slack, "C111", root["ts"])) == 2
+    case = bot.services.store.cases_for_requester(OFFICER)[0]
+    assert case.turn_count == 2                      # same consultation, continued
+    assert len(bot.services.store.cases_for_requester(OFFICER)) == 1
+    replies = bot.slack.calls("conversations.replies")[0]
+    assert replies.params["channel"] == "C111" and replies.params["ts"] == root["ts"]
+
+
+def test_thread_message_in_a_thread_the_bot_never_answered_is_ignored(bot):
+    root_ts = bot.slack.seed_message("C111", text="雑談です", user="W333")
+    ev = message_event("ところで", channel="C111", channel_type="channel", thread_ts=root_ts,
+                       user="W333")
+    bot.slack.seed_message("C111", text="ところで", user="W333", ts=ev["ts"], thread_ts=root_ts)
+    assert bot.deliver.post_event(event_callback(ev)).status == 200
+    bot.slack.wait_for("conversations.replies", timeout=10)
+    bot.idle()
+    assert bot.slack.calls("chat.postMessage") == []
+    assert bot.services.store.cases_for_requester("W333") == []
+
+
+def test_noise_is_ignored(bot):
+    noise = [
+        message_event("bot says", channel="D111", bot_id="BOTHER", subtype="bot_message"),
+        message_event("own message", channel="D111", user="UBOT"),
+        {"type": "message", "subtype": "message_changed", "channel": "D111", "channel_type": "im",
+         "ts": new_ts(), "message": {"type": "message", "text": "edited", "user": OFFICER,
+                                     "ts": "1.0"}},
+        {"type": "message", "subtype": "message_deleted", "channel": "D111", "channel_type": "im",
+         "ts": new_ts(), "deleted_ts": "1.0"},
+        message_event("<@W222> さんが参加しました", channel="C111", channel_type="channel",
+                      subtype="channel_join"),
+        message_event("plain channel chatter", channel="C111", channel_type="channel"),
+    ]
+    for event in noise:
+        assert bot.deliver.post_event(event_callback(event)).status == 200
+    time.sleep(0.5)
+    bot.idle()
+    assert bot.slack.calls("chat.postMessage") == []
+    assert bot.slack.calls("reactions.add") == []
+
+
+def test_retried_delivery_gets_one_answer(bot):
+    payload = event_callback(mention_event(QUESTION, channel="C111"))
+    ts = payload["event"]["ts"]
+    assert bot.deliver.post_event(payload).status == 200
+    for n in (1, 2):
+        assert bot.deliver.post_event(payload, retry_num=n, retry_reason="http_timeout").status == 200
+    # the same user message delivered again as a `message` event (new event_id, same client_msg_id)
+    twin = event_callback({**payload["event"], "type": "message", "channel_type": "channel"})
+    twin["event"]["text"] = payload["event"]["text"]
+    bot.deliver.post_event(twin)
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == ts, timeout=60)
+    bot.idle()
+    time.sleep(0.3)
+    bot.idle()
+    assert len(answers_in(bot.slack, "C111", ts)) == 1
+    case = bot.services.store.cases_for_requester(OFFICER)[0]
+    assert case.turn_count == 1
+
+
+def test_retried_delivery_to_another_replica_gets_no_second_answer(bot, start_bot):
+    replica = start_bot(bot.settings)          # same database, another app + HTTP server
+    payload = event_callback(mention_event(QUESTION, channel="C111"))
+    ts = payload["event"]["ts"]
+    assert bot.deliver.post_event(payload).status == 200
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == ts, timeout=60)
+    assert replica.deliver.post_event(payload, retry_num=1).status == 200
+    bot.idle()
+    replica.idle()
+    assert len(answers_in(bot.slack, "C111", ts)) == 1
+    assert bot.services.store.cases_for_requester(OFFICER)[0].turn_count == 1
+
+
+def test_bad_or_stale_signature_is_refused(bot):
+    payload = event_callback(mention_event(QUESTION))
+    assert bot.deliver.post_event(payload, secret="wrong-secret").status == 401
+    stale = int(time.time()) - 10 * 60
+    assert bot.deliver.post_event(payload, timestamp=stale).status == 401
+    unsigned = bot.deliver.post_raw(b'{"type":"event_callback"}',
+                                    {"Content-Type": "application/json"})
+    assert unsigned.status == 401
+    time.sleep(0.3)
+    bot.idle()
+    assert bot.slack.calls("chat.postMessage") == []
+
+
+def test_url_verification_and_health(bot):
+    resp = bot.deliver.post_event({"type": "url_verification", "challenge": "abc123",
+                                   "token": "verification_token"})
+    assert resp.status == 200 and "abc123" in resp.body.decode()
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/healthz") as r:
+        assert r.status == 200
+
+
+def test_rate_limited_post_is_retried(bot):
+    bot.slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+    ev = mention_event(QUESTION, channel="C111")
+    bot.deliver.post_event(event_callback(ev))
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == ev["ts"],
+                       timeout=60)
+    bot.idle()
+    statuses = [c.status for c in bot.slack.calls("chat.postMessage")]
+    assert statuses == [429, 200]
+    assert len(answers_in(bot.slack, "C111", ev["ts"])) == 1
