@@ -95,8 +95,8 @@ class ConsultationService:
                 on_token: Callable[[str], None] | None = None) -> ConsultResult:
         masked, kinds = _mask(inquiry.question)
         key = inquiry.dedupe_key
-        if key and self._seen.seen(key):
-            return self._duplicate(None, kinds)
+        if key and self._seen.seen(key):  # this process handled it (maybe while the DB was down)
+            return self._duplicate(self._find_case(inquiry), kinds)
         municipality = inquiry.requester.municipality or self.municipalities.lookup(
             inquiry.requester.user_id, inquiry.conversation.channel)
 
@@ -161,6 +161,12 @@ class ConsultationService:
         return ConsultResult(case_id=case.id if case else None, case_ref=case.ref if case else None,
                              answer=Answer(text="", answered=False, mode="none"), duplicate=True,
                              pii_kinds=kinds)
+
+    def _find_case(self, inquiry: Inquiry) -> CaseView | None:
+        try:
+            return self.store.find_case(inquiry.conversation)
+        except StoreUnavailable:
+            return None
 
     def _record(self, inquiry: Inquiry, begun, masked: str, kinds: list[str],
                 municipality: str | None, answer: Answer | None,

@@ -10,6 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+# Alembic's INFO lines (plugin set-up on import, each step) are noise in the bot's log; the store
+# logs upgrades itself. Set before importing alembic, which logs while being imported.
+if logging.getLogger("alembic").level == logging.NOTSET:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -17,10 +22,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from bot.cases.models import VERSION_TABLE
-
-# Alembic's per-step INFO lines are noise in the bot's log; the store logs upgrades itself.
-if logging.getLogger("alembic").level == logging.NOTSET:
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

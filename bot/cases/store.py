@@ -64,13 +64,16 @@ class CaseStore:
 
     # ---- construction and schema ----------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings, *, upgrade: bool = True) -> "CaseStore":
+    def from_settings(cls, settings, *, upgrade: bool = True,
+                      clock: Callable[[], datetime] = utcnow) -> "CaseStore":
         """Store for ``settings.database_url_resolved``; upgrades the schema unless told not to."""
-        return cls.from_url(settings.database_url_resolved, upgrade=upgrade)
+        return cls.from_url(settings.database_url_resolved, upgrade=upgrade, clock=clock)
 
     @classmethod
-    def from_url(cls, url: str, *, upgrade: bool = True, **engine_options) -> "CaseStore":
-        store = cls(create_case_engine(url, **engine_options))
+    def from_url(cls, url: str, *, upgrade: bool = True, clock: Callable[[], datetime] = utcnow,
+                 **engine_options) -> "CaseStore":
+        """``engine_options``: ``sqlite_busy_timeout_s``, ``pool_size``, ``max_overflow``."""
+        store = cls(create_case_engine(url, **engine_options), clock=clock)
         if upgrade:
             try:
                 store.upgrade()
