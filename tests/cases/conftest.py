@@ -218,6 +218,10 @@ class TcpProxy:
     def stop(self) -> None:
         """The database 'goes away': refuse new connections and cut the open ones."""
         if self._listener is not None:
+            try:  # wakes the thread blocked in accept() (close alone does not on Linux)
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._listener.close()
             self._listener = None
         with self._lock:
