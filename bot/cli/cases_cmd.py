@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Optional
 
-import click
 import typer
 
 from bot.cli.context import cli_context
@@ -84,9 +83,9 @@ def _status(value: Optional[str]) -> Optional[str]:
 
 def _write(data: bytes, output: Optional[Path]) -> None:
     if output is None:
-        stream = click.get_binary_stream("stdout")
-        stream.write(data)
-        stream.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
