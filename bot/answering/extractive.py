@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from bot.answering.evidence import content_tokens
+from bot.answering.fusion import jaccard, shingles
 from bot.domain import Passage
 
 EXTRACTIVE_VERSION = "extractive@2026-11-28.1"
@@ -44,6 +45,9 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+_META = re.compile(r"記載がありません|記載はありません|お問い合わせください")
+
+
 def looks_like_instruction(sentence: str) -> bool:
     return bool(_INJECTION.search(unicodedata.normalize("NFKC", sentence)))
 
@@ -58,7 +62,7 @@ class Quote:
 
 def select_sentences(question: str, passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
                      *, max_sentences: int = 3, max_passages: int = 3, per_passage: int = 2,
-                     focus: str | None = None) -> list[Quote]:
+                     focus: str | None = None, duplicate_threshold: float = 0.5) -> list[Quote]:
     """Score every sentence of the top passages by overlap with the question's content words
     (words of `focus`, the latest question of a follow-up, count double) and by passage rank."""
     q_tokens = set(content_tokens(tokenize(question)))
@@ -72,11 +76,13 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
             overlap = sum(min(len(t), 4) for t in q_tokens & toks)
             overlap += sum(min(len(t), 4) for t in focus_tokens & toks)
             rank_bonus = 1.0 / (1 + pi)
-            candidates.append(Quote(pi, si, sentence, overlap + rank_bonus - 0.01 * si))
+            meta_penalty = 3.0 if _META.search(sentence) else 0.0  # "not in this document" notes
+            candidates.append(Quote(pi, si, sentence, overlap + rank_bonus - 0.01 * si - meta_penalty))
     if not candidates:
         return []
     best = sorted(candidates, key=lambda q: -q.score)
     chosen: list[Quote] = []
+    chosen_shingles: list[frozenset[str]] = []
     per: dict[int, int] = {}
     for quote in best:
         if len(chosen) >= max_sentences:
@@ -85,6 +91,10 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
             continue
         if chosen and quote.score < 1.0:  # nothing in common with the question: stop adding
             continue
+        sh = shingles(quote.text)
+        if any(jaccard(sh, other) >= duplicate_threshold for other in chosen_shingles):
+            continue  # the FAQ often restates the strategy text: quote it once
+        chosen_shingles.append(sh)
         chosen.append(quote)
         per[quote.passage_index] = per.get(quote.passage_index, 0) + 1
     return sorted(chosen, key=lambda q: (q.passage_index, q.position))

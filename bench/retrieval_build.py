@@ -1,0 +1,200 @@
+"""Index builders of the retrieval benchmark (idempotent: each index is built once under the bench
+data dir and reused; a second run only checks that nothing changed).
+
+- jsquad: the JSQuAD test split as a knowledge folder (bench/jsquad_to_kb.py), real embeddings.
+- seed:   the bundled knowledge base + >= 5,000 distractor chunks from ../shared/corpora (city
+          newsletters, support-programme records, statutes), real embeddings.
+- scale:  the seed index's texts + more statutes up to >= 20,000 chunks. BM25 indexes every real
+          text. Dense vectors: chunks already embedded for `seed` reuse their real vectors (the
+          embedding cache is copied); the extra filler chunks get REAL VECTORS OF THE SEED
+          DISTRACTORS, REPEATED WITH SMALL RANDOM PERTURBATIONS (not their own embeddings).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+CORPORA = REPO.parent / "shared" / "corpora"
+BUNDLED_KB = REPO / "knowledge_base"
+CHARS_PER_CHUNK = 330  # measured average for these corpora with the default chunker (approx.)
+
+
+def settings_for(data_dir: Path, kb: Path):
+    from bot.settings import Settings
+
+    return Settings(_env_file=None, CONSULT_DATA_DIR=str(data_dir), CONSULT_KNOWLEDGE_DIR=str(kb))
+
+
+def _write(path: Path, text: str) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return len(text)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60]
+
+
+def bulletin_docs():
+    for csv_path in sorted((CORPORA / "municipal_bulletin" / "csv").glob("*.csv")):
+        with open(csv_path, encoding="utf-8-sig", newline="") as fh:
+            for i, row in enumerate(csv.DictReader(fh)):
+                body = (row.get("記事本文") or "").strip()
+                if len(body) < 40:
+                    continue
+                title = (row.get("記事タイトル") or "記事").strip()
+                name = f"bulletin/{_safe(csv_path.stem)}_{i:04d}.txt"
+                yield name, f"{title}\n\n{row.get('自治体名', '')} {row.get('発行号タイトル', '')}\n\n{body}\n"
+
+
+def program_docs():
+    for path in sorted((CORPORA / "civichat_programs").glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for i, rec in enumerate(data.get("systemsData", [])):
+            title = rec.get("タイトル（制度名）") or "制度"
+            parts = [f"{k}: {v}" for k, v in rec.items()
+                     if isinstance(v, str) and v.strip() and k in
+                     ("概要", "支援内容", "対象者", "利用•申請方法", "制度所管組織")]
+            if parts:
+                yield f"programs/{path.stem}_{i:04d}.txt", f"{title}\n\n" + "\n".join(parts) + "\n"
+
+
+def law_docs():
+    with open(CORPORA / "egov_laws" / "laws.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            law = json.loads(line)
+            text = (law.get("text") or "").strip()
+            if len(text) < 200:
+                continue
+            yield f"laws/{law['law_id']}.txt", f"{law['title']}\n\n{text}\n"
+
+
+def fill(kb: Path, sub: str, target_chunks: int, sources, skip: set[str] = frozenset()) -> int:
+    """Write documents under kb/sub until about `target_chunks` chunks' worth of text."""
+    chars = 0
+    for gen in sources:
+        for name, text in gen:
+            if name in skip:
+                continue
+            if chars / CHARS_PER_CHUNK >= target_chunks:
+                return chars
+            chars += _write(kb / sub / name, text)
+    return chars
+
+
+def ingest(settings, embeddings: Embeddings | None = None):
+    from ingest.pipeline import run_ingest
+
+    report = run_ingest(settings, progress=sys.stderr.isatty(), embeddings=embeddings)
+    print(f"  ingest {settings.knowledge_dir.name}: new {report.files_new} changed {report.files_changed} "
+          f"unchanged {report.files_unchanged} failed {len(report.failed)} chunks +{report.chunks_added} "
+          f"total {report.chunks_total} ({report.elapsed_s:.0f}s)", flush=True)
+    return report
+
+
+def build_jsquad(root: Path):
+    from bench.jsquad_to_kb import convert
+
+    kb = root / "jsquad" / "kb"
+    qa = root / "jsquad" / "qa.jsonl"
+    if not qa.exists():
+        convert(CORPORA / "jsquad" / "test-v1.3.json", kb)
+        (kb / "qa.jsonl").rename(qa)  # keep the QA file out of the knowledge folder
+    settings = settings_for(root / "jsquad" / "data", kb)
+    ingest(settings)
+    return settings, root / "jsquad" / "qa.jsonl"
+
+
+def build_seed(root: Path, distractor_chunks: int):
+    kb = root / "seed" / "kb"
+    for sub in ("strategy", "faq"):
+        shutil.copytree(BUNDLED_KB / sub, kb / sub, dirs_exist_ok=True)
+    if not (kb / "distractors").exists():
+        fill(kb, "distractors", int(distractor_chunks * 1.1), [bulletin_docs(), program_docs(), law_docs()])
+    settings = settings_for(root / "seed" / "data", kb)
+    ingest(settings)
+    return settings
+
+
+class PerturbedPool(Embeddings):
+    """Filler vectors for the latency benchmark: a real vector from `pool`, chosen by the text's
+    hash, plus Gaussian noise (relative size `noise`), re-normalised."""
+
+    model_id = "multilingual-e5-small"
+
+    def __init__(self, pool: np.ndarray, noise: float = 0.15):
+        self.pool = pool
+        self.noise = noise
+
+    def embed_documents(self, texts):
+        out = []
+        for t in texts:
+            seed = int.from_bytes(hashlib.sha256(t.encode("utf-8")).digest()[:8], "little")
+            rng = np.random.default_rng(seed)
+            v = self.pool[seed % len(self.pool)] + rng.standard_normal(self.pool.shape[1]) * (
+                self.noise / np.sqrt(self.pool.shape[1]))
+            out.append((v / np.linalg.norm(v)).tolist())
+        return out
+
+    def embed_query(self, text):
+        raise RuntimeError("the filler embeddings never embed queries")
+
+
+def distractor_vectors(seed_settings) -> np.ndarray:
+    from ingest.store import chroma_client, collection_name
+
+    col = chroma_client(seed_settings).get_collection(collection_name("multilingual-e5-small"))
+    got = col.get(where={"doc_type": "other"}, include=["embeddings"])
+    return np.asarray(got["embeddings"], dtype=np.float32)
+
+
+def build_scale(root: Path, seed_settings, total_chunks: int):
+    kb = root / "scale" / "kb"
+    seed_kb = seed_settings.knowledge_dir
+    data = root / "scale" / "data"
+    if not kb.exists():
+        shutil.copytree(seed_kb, kb)
+        existing = {p.relative_to(kb / "distractors").as_posix()
+                    for p in (kb / "distractors").rglob("*.txt")}
+        have = sum(p.stat().st_size for p in kb.rglob("*.txt")) / 3  # ~3 bytes per character
+        need = total_chunks * 1.08 - have / CHARS_PER_CHUNK
+        fill(kb, "filler", int(need), [law_docs(), bulletin_docs()], skip=existing)
+        # Real vectors of every seed chunk are reused through the embedding cache.
+        (data / "cache").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(seed_settings.cache_dir / "embeddings.sqlite3", data / "cache" / "embeddings.sqlite3")
+    settings = settings_for(data, kb)
+    ingest(settings, embeddings=PerturbedPool(distractor_vectors(seed_settings)))
+    return settings
+
+
+def main(argv=None):
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", type=Path, default=REPO / "data" / "bench")
+    ap.add_argument("--only", default="jsquad,seed,scale")
+    ap.add_argument("--distractors", type=int, default=5000)
+    ap.add_argument("--scale", type=int, default=20000)
+    args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    if "jsquad" in only:
+        build_jsquad(args.root)
+    seed = build_seed(args.root, args.distractors) if {"seed", "scale"} & only else None
+    if "scale" in only:
+        build_scale(args.root, seed, args.scale)
+
+
+if __name__ == "__main__":
+    main()
