@@ -8,7 +8,6 @@ the consultation to a bounded `Worker` pool (see worker.py).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,7 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.errors import ConfigError
 from bot.services import Services
 from bot.settings import Settings
-from bot.slack import actions, assistant, commands, home, messages, views
+from bot.slack import actions, assistant, commands, home, messages, staff, views
 from bot.slack.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -83,18 +82,5 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
     views.register(app, services, worker)
     home.register(app, services, worker)
     assistant.register(app, services, worker)
-    _register_staff(app, services)
-    return app
-
-
-def _register_staff(app: App, services: Services) -> None:
-    try:
-        staff = importlib.import_module("bot.slack.staff")
-    except ModuleNotFoundError as exc:  # TEMPORARY until bot/slack/staff.py lands
-        if exc.name != "bot.slack.staff":
-            raise
-        log.warning("Staff surfaces are not available yet (bot.slack.staff missing)")
-        return
     staff.register(app, services)
-
-
+    return app

@@ -298,8 +298,7 @@ class HomeCase:
     link: str | None = None         # permalink to the thread, when known
 
 
-def officer_home(cases: Sequence[HomeCase], *, staff_blocks: Sequence[dict[str, Any]] = ()
-                 ) -> dict[str, Any]:
+def officer_home(cases: Sequence[HomeCase]) -> dict[str, Any]:
     """The officer's App Home: how to ask, then their recent consultations with status."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "市町村支援 相談アシスタント"}},
@@ -311,14 +310,10 @@ def officer_home(cases: Sequence[HomeCase], *, staff_blocks: Sequence[dict[str, 
     ]
     if not cases:
         blocks.append(_context("まだご相談はありません。"))
-    budget = 100 - len(blocks) - len(staff_blocks) - 1
-    for case in list(cases)[: max(0, budget)]:
+    for case in list(cases)[: 100 - len(blocks)]:
         title = escape(truncate(case.title or "（無題）", 150))
         if case.link:
             title = f"<{case.link}|{title}>"
         blocks.append(_mrkdwn_section(
             f"*{escape(case.ref)}*　{title}\n状態: {escape(case.status_label)}　更新: {escape(case.updated)}"))
-    if staff_blocks:
-        blocks.append({"type": "divider"})
-        blocks.extend(staff_blocks)
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": blocks}

@@ -1,8 +1,7 @@
-"""App Home: an officer's recent consultations and their status; staff also see their queue."""
+"""App Home: an officer's recent consultations and their status; staff see the case queue."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import timezone, timedelta
 
@@ -10,7 +9,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import Services
-from bot.slack import authz, blocks
+from bot.slack import authz, blocks, staff_home
 from bot.slack.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -38,20 +37,9 @@ def home_cases(services: Services, user_id: str) -> list[blocks.HomeCase]:
 
 
 def publish_home(client: WebClient, services: Services, user_id: str) -> None:
-    cases = home_cases(services, user_id)
-    staff_blocks: list[dict] = []
+    """Staff see their queue (the staff helper's view); officers their own recent cases."""
     if authz.is_staff(client, services.settings, user_id):
-        staff_blocks = _staff_home_blocks(client, services, user_id)
-    client.views_publish(user_id=user_id, view=blocks.officer_home(cases, staff_blocks=staff_blocks))
-
-
-def _staff_home_blocks(client: WebClient, services: Services, user_id: str) -> list[dict]:
-    try:
-        staff_home = importlib.import_module("bot.slack.staff_home")
-    except ModuleNotFoundError as exc:  # TEMPORARY until bot/slack/staff_home.py lands
-        if exc.name != "bot.slack.staff_home":
-            raise
-        log.warning("Staff App Home is not available yet (bot.slack.staff_home missing)")
-        return []
-    view = staff_home.build_staff_home(client, services, user_id)
-    return list(view.get("blocks", [])) if isinstance(view, dict) else list(view)
+        view = staff_home.build_staff_home(client, services, user_id)
+    else:
+        view = blocks.officer_home(home_cases(services, user_id))
+    client.views_publish(user_id=user_id, view=view)

@@ -38,10 +38,12 @@ def register(app: App, services: Services, worker: Worker) -> None:
     def save(case_id: int, turn_id: int, user_id: str, comment: str) -> None:
         try:
             case = services.store.get_case(case_id)
-            if case.requester_id != user_id:
-                log.warning("Feedback comment by someone else than the requester ignored")
+            turn = services.store.get_turn(turn_id)
+            if case.requester_id != user_id or turn.case_id != case_id:
+                log.warning("Feedback comment on someone else's consultation ignored")
                 return
-            services.store.record_feedback(turn_id, case=case_id, user_id=user_id, value="down",
-                                           comment=comment)
+            # Through the consultation service: the comment is PII-masked before it is stored.
+            services.consultation.record_feedback(turn_id, user_id=user_id, value="down",
+                                                  comment=comment)
         except ConsultError:
             log.exception("Saving the feedback comment failed")
