@@ -23,19 +23,19 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, inspect, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from bot.cases import lifecycle as lc
 from bot.cases import migrate, queries
-from bot.cases.convert import event_view, one_case_view, turn_view
+from bot.cases.actions import CaseActions
+from bot.cases.convert import one_case_view, turn_view
 from bot.cases.db import create_case_engine, utcnow
 from bot.cases.models import TurnRow
-from bot.cases.views import (BegunTurn, CaseDetail, CaseStats, CaseStatus, CaseView,
-                             EscalationReason, EventView, OpenedCase, StaffQueue, TurnView,
-                             parse_ref)
+from bot.cases.views import (BegunTurn, CaseDetail, CaseStats, CaseStatus, CaseView, OpenedCase,
+                             StaffQueue, TurnView, parse_ref)
 from bot.domain import Answer, Conversation, HistoryTurn, Requester
 from bot.errors import CaseNotFound, ConsultError, StoreUnavailable
 
@@ -54,7 +54,7 @@ def _check_status(status: str | None) -> None:
             "のいずれかを指定してください。"))
 
 
-class CaseStore:
+class CaseStore(CaseActions):
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow):
         self.engine = engine
         self._clock = clock
@@ -239,116 +239,6 @@ class CaseStore:
     def history(self, case: CaseRef, limit: int = lc.HISTORY_TURNS) -> list[HistoryTurn]:
         case_id = self._case_id(case)
         return self._run(lambda s, now: lc.history(s, case_id, limit=limit))
-
-    # ---- officer actions ----------------------------------------------------------------------
-    def record_feedback(self, turn_id: int | None = None, *, case: CaseRef | None = None,
-                        user_id: str, value: str, comment: str | None = None) -> CaseView:
-        """👍 (``"up"``) / 👎 (``"down"``) on a turn (or the case's latest turn), optionally with a
-        comment (call again with the comment after the 👎 modal; the value may change). A new 👎
-        moves an ``answered`` case to ``needs_staff`` (reason ``negative_feedback``)."""
-        if value not in ("up", "down"):
-            raise ValueError("feedback value must be 'up' or 'down'")
-        if turn_id is None and case is None:
-            raise ValueError("give turn_id or case")
-        case_id = None if case is None else self._case_id(case)
-
-        def work(s: Session, now: datetime) -> CaseView:
-            if turn_id is not None:
-                turn = s.get(TurnRow, turn_id)
-            else:
-                turn = s.scalars(select(TurnRow).where(TurnRow.case_id == case_id)
-                                 .order_by(TurnRow.id.desc()).limit(1)).first()
-            if turn is None or (case_id is not None and turn.case_id != case_id):
-                raise CaseNotFound(f"turn {turn_id} / case {case_id} not found")
-            return one_case_view(s, lc.record_feedback(s, turn, user_id, value, comment, now))
-
-        view = self._run(work)
-        log.info("feedback %s on %s", value, view.ref)
-        return view
-
-    def escalate(self, case: CaseRef, *, actor: str,
-                 reason: str = EscalationReason.REQUESTED, text: str | None = None) -> CaseView:
-        """answered/resolved -> needs_staff with ``reason`` (an EscalationReason value). On a case
-        staff already handle, only an event is recorded."""
-        case_id = self._case_id(case)
-
-        def work(s: Session, now: datetime) -> CaseView:
-            row = lc.get_case_row(s, case_id, lock=True)
-            lc.escalate(s, row, actor, reason, now, text=text)
-            return one_case_view(s, row)
-
-        view = self._run(work)
-        log.info("%s escalated (%s), status %s", view.ref, reason, view.status)
-        return view
-
-    # ---- staff actions (authorisation is the caller's job: Slack layer / CLI) ----------------------
-    def _act(self, case: CaseRef, action: Callable, what: str) -> CaseView:
-        case_id = self._case_id(case)
-
-        def work(s: Session, now: datetime) -> CaseView:
-            row = lc.get_case_row(s, case_id, lock=True)
-            action(s, row, now)
-            return one_case_view(s, row)
-
-        view = self._run(work)
-        log.info("%s: %s (status %s)", view.ref, what, view.status)
-        return view
-
-    def assign(self, case: CaseRef, staff_user: str, *, actor: str | None = None) -> CaseView:
-        """Assign to ``staff_user`` (status -> in_progress). ``actor`` defaults to the assignee."""
-        return self._act(case, lambda s, row, now: lc.assign(s, row, staff_user,
-                                                             actor or staff_user, now), "assigned")
-
-    def add_note(self, case: CaseRef, text: str, *, actor: str) -> EventView:
-        """An internal note: staff surfaces only, never shown to the officer."""
-        return self._event(case, lambda s, row, now: lc.add_note(s, row, text, actor, now), "note")
-
-    def add_staff_reply(self, case: CaseRef, text: str, *, actor: str,
-                        message_ts: str | None = None) -> EventView:
-        """Record a staff reply posted into the officer's thread (needs_staff -> in_progress; the
-        first one sets ``first_staff_response_at``; an unassigned case is assigned to the actor)."""
-        data = {"message_ts": message_ts} if message_ts else None
-        return self._event(case, lambda s, row, now: lc.add_staff_reply(s, row, text, actor, now,
-                                                                        data), "staff reply")
-
-    def _event(self, case: CaseRef, action: Callable, what: str) -> EventView:
-        case_id = self._case_id(case)
-
-        def work(s: Session, now: datetime) -> EventView:
-            row = lc.get_case_row(s, case_id, lock=True)
-            event = action(s, row, now)
-            s.flush()
-            return event_view(event)
-
-        view = self._run(work)
-        log.info("case %s: %s (event %s)", case_id, what, view.id)
-        return view
-
-    def resolve(self, case: CaseRef, *, actor: str, text: str | None = None) -> CaseView:
-        """-> resolved (idempotent). A new question in its thread reopens it."""
-        return self._act(case, lambda s, row, now: lc.resolve(s, row, actor, now, text), "resolved")
-
-    def reopen(self, case: CaseRef, *, actor: str, text: str | None = None) -> CaseView:
-        """resolved -> needs_staff by staff (no-op on an open case)."""
-        return self._act(case, lambda s, row, now: lc.reopen(s, row, actor, now, text), "reopened")
-
-    def set_municipality(self, case: CaseRef, municipality: str | None, *,
-                         actor: str) -> CaseView:
-        return self._act(case, lambda s, row, now: lc.set_municipality(s, row, municipality,
-                                                                       actor, now), "municipality")
-
-    def set_staff_message(self, case: CaseRef, channel: str, ts: str) -> CaseView:
-        """Remember the staff-channel post of a case so it is updated in place (no event)."""
-        def action(s, row, now):
-            row.staff_channel, row.staff_message_ts = channel, ts
-        return self._act(case, action, "staff message set")
-
-    def get_staff_message(self, case: CaseRef) -> tuple[str, str] | None:
-        """(channel, ts) of the case's staff-channel post, or None when not posted yet."""
-        view = self.get_case(case)
-        if view.staff_channel and view.staff_message_ts:
-            return view.staff_channel, view.staff_message_ts
-        return None
 
     # ---- reads ------------------------------------------------------------------------------------
     def get_case(self, case: CaseRef) -> CaseView:
