@@ -10,7 +10,7 @@ import json
 from slack_sdk import WebClient
 
 from bot.cases.views import CaseStatus, EventKind
-from bot.domain import Conversation, Requester
+from bot.domain import Answer, Conversation, Requester
 from bot.slack import authz
 from bot.slack import staff_ids as sids
 from bot.slack.staff_blocks import REFUSAL_TEXT
@@ -243,3 +243,57 @@ def test_staff_app_home_shows_the_queue_in_order_with_counts(staff_world):
     assert store.get_case(older.id).assignee == STAFF_MEMBER
     refreshed = staff_world.slack.ok_calls("views.publish")[-1].params["view"]
     assert "職員対応待ち *1* 件" in json.dumps(refreshed, ensure_ascii=False)
+
+
+def test_reply_to_a_console_case_is_recorded_only(staff_world):
+    store = staff_world.store
+
+    conv = Conversation(kind="console", thread_ts="session-1")
+    case, _ = store.add_turn(conv, Requester("console:taro", "taro"), "地域政策推進事業費の対象は？",
+                             Answer(text="資料からは見つかりませんでした。", answered=False, mode="none"))
+    assert case.status == CaseStatus.NEEDS_STAFF                 # the bot could not answer
+    notify_staff(staff_world.bot.app.client, staff_world.bot.services, case.id, "not_answered")
+    card = staff_world.staff_posts()[-1]
+    assert "記録のみ" in card_text_of(card) and "ボットは回答できませんでした" in card_text_of(card)
+    card_ts = card.response["ts"]
+    staff_world.reply(case.id, "対象経費は要綱別表のとおりです。", user=STAFF_MEMBER, card_ts=card_ts)
+    assert "記録のみ行いました" in staff_world.ephemeral_to(STAFF_MEMBER).params["text"]
+    events = store.case_detail(case.id).events
+    assert [e.text for e in events if e.kind == EventKind.STAFF_REPLY] == ["対象経費は要綱別表のとおりです。"]
+    assert all(c.params.get("channel") == STAFF_CHANNEL for c in staff_world.slack.calls("chat.postMessage"))
+
+
+def test_a_reply_that_cannot_be_posted_is_not_recorded_and_the_text_is_given_back(staff_world):
+    case, root, card_ts = staff_world.escalated()
+    view = staff_world.open_modal(sids.STAFF_REPLY, case.id, user=STAFF_MEMBER, card_ts=card_ts)
+    staff_world.slack.fail("chat.postMessage", error="channel_not_found")
+    staff_world.submit(sids.STAFF_REPLY_VIEW, sids.REPLY_BLOCK, sids.REPLY_INPUT,
+                       "申請書は <様式1> をお使いください。", private_metadata=view["private_metadata"],
+                       user=STAFF_MEMBER)
+    told = staff_world.ephemeral_to(STAFF_MEMBER).params["text"]
+    assert "投稿できませんでした" in told and "申請書は &lt;様式1&gt; をお使いください。" in told
+    detail = staff_world.store.case_detail(case.id)
+    assert not [e for e in detail.events if e.kind == EventKind.STAFF_REPLY]
+    assert detail.case.status == CaseStatus.NEEDS_STAFF
+
+
+def test_a_deleted_card_is_posted_again_and_remembered(staff_world):
+    case, root, card_ts = staff_world.escalated()
+    staff_world.slack.fail("chat.update", error="message_not_found")
+    staff_world.click(sids.STAFF_ASSIGN, case.id, user=STAFF_MEMBER, card_ts=card_ts)
+    new_card = staff_world.slack.wait_for(
+        "chat.postMessage", lambda c: c.params["channel"] == STAFF_CHANNEL and "対応中" in
+        card_text_of(c))
+    wait_until(lambda: staff_world.store.get_staff_message(case.id) ==
+               (STAFF_CHANNEL, new_card.response["ts"]), what="new card stored")
+    assert len(staff_world.staff_posts()) == 2
+
+
+def test_modal_input_over_the_limit_is_refused_in_the_modal(staff_world):
+    case, root, card_ts = staff_world.escalated()
+    view = staff_world.open_modal(sids.STAFF_NOTE, case.id, user=STAFF_MEMBER, card_ts=card_ts)
+    resp = staff_world.submit(sids.STAFF_NOTE_VIEW, sids.NOTE_BLOCK, sids.NOTE_INPUT, "長" * 3001,
+                              private_metadata=view["private_metadata"], user=STAFF_MEMBER)
+    assert resp.json()["response_action"] == "errors"
+    assert "3000 文字以内" in resp.json()["errors"][sids.NOTE_BLOCK]
+    assert not [e for e in staff_world.store.case_detail(case.id).events if e.kind == EventKind.NOTE]

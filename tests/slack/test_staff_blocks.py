@@ -151,3 +151,18 @@ def test_home_queue_is_capped_below_slack_block_limit():
     assert "職員対応待ち *130* 件" in all_text(counted) and "ほか 125 件" in all_text(counted)
     empty = build_staff_home_view([], [])
     assert "該当する相談はありません" in all_text(empty)
+
+
+def test_reopened_case_card_says_so_until_it_is_resolved():
+    text = all_text(build_staff_card(make_case(status="answered", reason=None, reopened=True)))
+    assert "🔁" in text and "新しいメッセージが届きました" in text
+    assert "🔁" not in all_text(build_staff_card(make_case(status="resolved", reopened=True)))
+
+
+def test_home_queue_orders_by_time_waiting_for_staff():
+    # created earlier but escalated later: waits less
+    early = make_case(case_id=1, ref="相談#1", created_at=T0, waiting_since=T0 + timedelta(days=2))
+    late = make_case(case_id=2, ref="相談#2", created_at=T0 + timedelta(days=1),
+                     waiting_since=T0 + timedelta(days=1))
+    text = all_text(build_staff_home_view([early, late], []))
+    assert text.index("*相談#2*") < text.index("*相談#1*")
