@@ -88,8 +88,16 @@ class Spool:
             os.rename(self.path, claimed)
         except FileNotFoundError:
             return 0  # another thread or process took it
-        records = [json.loads(line) for line in claimed.read_text(encoding="utf-8").splitlines()
-                   if line.strip()]
+        records = []
+        for line in claimed.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:  # e.g. a line cut short by a crash: keep it aside
+                with self._lock, self.failed_path.open("a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")
+                log.error("unreadable spool line kept in %s", self.failed_path)
         written = 0
         for i, record in enumerate(records):
             try:

@@ -135,3 +135,21 @@ def test_unwritable_spool_record_is_kept_aside(make_settings, store, faq_questio
     assert spool.replay(store) == 0
     assert not spool.has_pending()
     assert "424242" in spool.failed_path.read_text(encoding="utf-8")
+
+
+def test_truncated_spool_line_is_kept_aside_and_the_rest_written(make_settings, store,
+                                                                 faq_questions):
+    settings = make_settings()
+    spool = Spool.from_settings(settings)
+    answer = FaqAnswerer().answer(faq_questions[0])
+    service = ConsultationService(settings=settings, answerer=FaqAnswerer(), store=store)
+    req = inquiry(faq_questions[0], key="Ev-spooled")
+    spool.add_turn(req.conversation, req.requester, req.question, [], req.dedupe_key, None,
+                   answer, None)
+    with spool.path.open("a", encoding="utf-8") as fh:
+        fh.write('{"op": "add", "conversat')   # the process died mid-write
+    assert spool.replay(store) == 1
+    assert '"conversat' in spool.failed_path.read_text(encoding="utf-8")
+    [case] = store.list_cases()
+    assert case.turn_count == 1
+    assert service.consult(req).duplicate   # the spooled key was claimed when written
