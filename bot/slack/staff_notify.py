@@ -10,6 +10,7 @@ carries staff-internal content (notes).
 from __future__ import annotations
 
 import logging
+import threading
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,6 +21,10 @@ from bot.slack.staff_blocks import build_staff_card, card_text, officer_notice_t
 from bot.slack.staff_cases import load_staff_case
 
 log = logging.getLogger(__name__)
+
+# Serialises "no card yet -> post one" inside this process, so two near-simultaneous escalations
+# (e.g. 👎 and 「職員に相談する」) do not post two cards. Across replicas the window stays small.
+_first_post_lock = threading.Lock()
 
 # chat.update errors after which the card is posted again instead (deleted / archived / moved).
 _REPOST_ERRORS = frozenset({"message_not_found", "channel_not_found", "is_archived",
@@ -39,27 +44,40 @@ def notify_staff(client: WebClient, services: Services, case_id: int, reason: st
     Raises SlackApiError / ConsultError; callers log (see `bot.slack.escalation`)."""
     case = load_staff_case(services, case_id, reason)
     blocks, text = build_staff_card(case), card_text(case)
-    post = services.store.get_staff_message(case_id)
-    if post is not None:
-        channel, ts = post
-        try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-            log.info("staff card of %s updated (%s)", case.ref, reason)
-            return
-        except SlackApiError as exc:
-            if _error(exc) not in _REPOST_ERRORS:
-                raise
-            log.warning("staff card of %s could not be updated (%s); posting it again",
-                        case.ref, _error(exc))
+    seen = services.store.get_staff_message(case_id)
+    if seen is not None and _update_card(client, seen, case.ref, text, blocks, reason):
+        return
     channel = services.settings.staff_channel
     if not channel:
         log.warning("CONSULT_STAFF_CHANNEL is not set: %s is only in the staff queue (%s)",
                     case.ref, reason)
         return
-    resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks,
-                                   unfurl_links=False, unfurl_media=False)
-    services.store.set_staff_message(case_id, resp["channel"], resp["ts"])
+    with _first_post_lock:
+        # Another thread may have posted the card while this one was rendering.
+        current = services.store.get_staff_message(case_id)
+        if current not in (None, seen) and _update_card(client, current, case.ref, text, blocks,
+                                                        reason):
+            return
+        resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                       unfurl_links=False, unfurl_media=False)
+        services.store.set_staff_message(case_id, resp["channel"], resp["ts"])
     log.info("staff card of %s posted (%s)", case.ref, reason)
+
+
+def _update_card(client: WebClient, post: tuple[str, str], ref: str, text: str,
+                 blocks: list[dict], reason: str) -> bool:
+    """chat.update the card in place; False when it is gone (then it is posted again)."""
+    channel, ts = post
+    try:
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        if _error(exc) not in _REPOST_ERRORS:
+            raise
+        log.warning("staff card of %s could not be updated (%s); posting it again", ref,
+                    _error(exc))
+        return False
+    log.info("staff card of %s updated (%s)", ref, reason)
+    return True
 
 
 def officer_thread(case: CaseView) -> tuple[str, str | None] | None:

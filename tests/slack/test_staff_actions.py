@@ -297,3 +297,18 @@ def test_modal_input_over_the_limit_is_refused_in_the_modal(staff_world):
     assert resp.json()["response_action"] == "errors"
     assert "3000 文字以内" in resp.json()["errors"][sids.NOTE_BLOCK]
     assert not [e for e in staff_world.store.case_detail(case.id).events if e.kind == EventKind.NOTE]
+
+
+def test_simultaneous_notifications_post_one_card(staff_world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    case, _root = staff_world.consultation("地域おこし協力隊の募集経費は対象になりますか？")
+    staff_world.store.escalate(case.id, actor=OFFICER)
+    client, services = staff_world.bot.app.client, staff_world.bot.services
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda _: notify_staff(client, services, case.id, "requested"), range(6)))
+    posts = [c for c in staff_world.staff_posts() if case.ref in c.params.get("text", "")]
+    assert len(posts) == 1
+    card_ts = posts[0].response["ts"]
+    assert len(staff_world.card_updates(card_ts)) == 5
+    assert staff_world.store.get_staff_message(case.id) == (STAFF_CHANNEL, card_ts)
