@@ -33,11 +33,6 @@ MODE_NOTES = {
     "extractive": "📄 資料の該当箇所の抜粋です（AI による要約ではありません）。",
     "none": "⚠️ 資料から十分な根拠が見つかりませんでした。",
 }
-FALLBACK_NOTES = {
-    "llm_timeout": "回答生成サービスが時間内に応答しなかったため、資料の抜粋でお答えしています。",
-    "llm_error": "回答生成サービスに接続できなかったため、資料の抜粋でお答えしています。",
-    "no_valid_citation": "AI の回答に出典を確認できなかったため、資料の抜粋でお答えしています。",
-}
 NOT_ANSWERED_HINT = "担当職員に確認を依頼する場合は「職員に相談する」を押してください。"
 
 
@@ -137,10 +132,8 @@ def source_blocks(sources: Sequence[Passage]) -> list[dict[str, Any]]:
 def mode_note(answer: Answer) -> str:
     if not answer.answered:
         return MODE_NOTES["none"]
-    note = MODE_NOTES.get(answer.mode, "")
-    if answer.mode == "extractive" and answer.fallback_reason in FALLBACK_NOTES:
-        note += " " + FALLBACK_NOTES[answer.fallback_reason]
-    return note
+    # Why an extractive answer replaced the AI answer is said in the answer text itself.
+    return MODE_NOTES.get(answer.mode, "")
 
 
 def action_blocks(result: ConsultResult) -> list[dict[str, Any]]:
