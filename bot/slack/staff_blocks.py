@@ -42,6 +42,13 @@ def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.splitlines() or [""])
 
 
+def _safe_link(url: str | None) -> str:
+    """A URL usable inside <url|label>: http(s) only, no characters that could end the link."""
+    if not url or not url.startswith(("https://", "http://")):
+        return ""
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
+
+
 def case_buttons(case: StaffCase) -> list[dict]:
     """The buttons a staff member can use on a case in its current status."""
     value = str(case.case_id)
@@ -74,7 +81,8 @@ def build_staff_card(case: StaffCase) -> list[dict]:
 
     fields = [
         f"*自治体*\n{escape(case.municipality) or '未設定'}",
-        f"*相談者*\n{user_ref(case.requester_id, case.requester_name)}",
+        f"*相談者*\n{user_ref(case.requester_id, case.requester_name)}"
+        + (f"（<{link}|スレッドを開く>）" if (link := _safe_link(case.thread_link)) else ""),
         f"*担当者*\n{user_ref(case.assignee) if case.assignee else '未割り当て'}",
         f"*受付日時*\n{slack_date(case.created_at)}",
     ]

@@ -48,7 +48,8 @@ def staff_case_from_view(case: CaseView) -> StaffCase:
     )
 
 
-def staff_case_from_detail(detail: CaseDetail, reason_hint: str | None = None) -> StaffCase:
+def staff_case_from_detail(detail: CaseDetail, reason_hint: str | None = None, *,
+                           thread_link: str | None = None) -> StaffCase:
     """The full card: latest question and answer with sources, notes, reply count, reopen."""
     case = detail.case
     latest = detail.turns[-1] if detail.turns else None
@@ -71,7 +72,7 @@ def staff_case_from_detail(detail: CaseDetail, reason_hint: str | None = None) -
         slack_thread=_is_slack_thread(case),
         reopened=(last_status_event is not None and last_status_event.kind == EventKind.REOPENED)
         or reason_hint == "reopened",
-        waiting_since=case.escalated_at or case.created_at,
+        waiting_since=case.escalated_at or case.created_at, thread_link=thread_link,
     )
 
 

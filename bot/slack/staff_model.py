@@ -101,6 +101,7 @@ class StaffCase:
     staff_reply_count: int = 0
     notes: tuple[NoteLine, ...] = field(default_factory=tuple)
     slack_thread: bool = True        # False: console / CLI case, replies cannot reach the officer
+    thread_link: str | None = None   # permalink of the officer's thread (from chat.getPermalink)
     reopened: bool = False           # the officer wrote again after it was resolved
     waiting_since: datetime | None = None   # escalated (else created): the queue's order key
 

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.cases.views import CaseView
 from bot.services import Services
 from bot.slack.staff_blocks import build_staff_card, card_text, officer_notice_text, staff_reply_text
-from bot.slack.staff_cases import load_staff_case
+from bot.slack.staff_cases import staff_case_from_detail
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,10 @@ def notify_staff(client: WebClient, services: Services, case_id: int, reason: st
     "not_answered", "reopened", or a staff action such as "assigned"); the card shows the reason
     the store keeps for the case and falls back to an escalation `reason` given here.
     Raises SlackApiError / ConsultError; callers log (see `bot.slack.escalation`)."""
-    case = load_staff_case(services, case_id, reason)
+    detail = services.store.case_detail(case_id, include_internal=True)  # staff surface only
+    case = staff_case_from_detail(detail, reason, thread_link=thread_permalink(client, detail.case))
     blocks, text = build_staff_card(case), card_text(case)
-    seen = services.store.get_staff_message(case_id)
+    seen = _card_of(detail.case)
     if seen is not None and _update_card(client, seen, case.ref, text, blocks, reason):
         return
     channel = services.settings.staff_channel
@@ -54,7 +55,7 @@ def notify_staff(client: WebClient, services: Services, case_id: int, reason: st
         return
     with _first_post_lock:
         # Another thread may have posted the card while this one was rendering.
-        current = services.store.get_staff_message(case_id)
+        current = _card_of(services.store.get_case(case_id))
         if current not in (None, seen) and _update_card(client, current, case.ref, text, blocks,
                                                         reason):
             return
@@ -78,6 +79,27 @@ def _update_card(client: WebClient, post: tuple[str, str], ref: str, text: str,
         return False
     log.info("staff card of %s updated (%s)", ref, reason)
     return True
+
+
+def _card_of(case: CaseView) -> tuple[str, str] | None:
+    if case.staff_channel and case.staff_message_ts:
+        return case.staff_channel, case.staff_message_ts
+    return None
+
+
+def thread_permalink(client: WebClient, case: CaseView) -> str | None:
+    """Permalink of the officer's thread (None when Slack cannot give one; logged)."""
+    where = officer_thread(case)
+    if where is None:
+        return None
+    channel, thread_ts = where
+    if not thread_ts:
+        return None
+    try:
+        return client.chat_getPermalink(channel=channel, message_ts=thread_ts).get("permalink")
+    except SlackApiError as exc:
+        log.warning("no permalink for the thread of %s: %s", case.ref, _error(exc))
+        return None
 
 
 def officer_thread(case: CaseView) -> tuple[str, str | None] | None:

@@ -36,6 +36,8 @@ def test_escalation_posts_the_card_with_everything_staff_need(staff_world):
                      "職員対応待ち", "未割り当て", "担当する", "回答する", "メモ", "解決済み"):
         assert expected in text, expected
     assert "<!channel>" not in text
+    link = f"https://hokkaido-test.slack.com/archives/{OFFICE_CHANNEL}/p{root.replace('.', '')}"
+    assert f"<{link}|スレッドを開く>" in text                # jump to the officer's thread
     # the store keeps where the card lives, so it is updated in place later
     assert staff_world.store.get_staff_message(case.id) == (STAFF_CHANNEL, card_ts)
     assert case.status == CaseStatus.NEEDS_STAFF

@@ -166,3 +166,12 @@ def test_home_queue_orders_by_time_waiting_for_staff():
                      waiting_since=T0 + timedelta(days=1))
     text = all_text(build_staff_home_view([early, late], []))
     assert text.index("*相談#2*") < text.index("*相談#1*")
+
+
+def test_thread_link_is_only_an_http_link_that_cannot_break_out():
+    ok = all_text(build_staff_card(make_case(thread_link="https://x.slack.com/archives/C1/p1")))
+    assert "<https://x.slack.com/archives/C1/p1|スレッドを開く>" in ok
+    evil = all_text(build_staff_card(make_case(thread_link="https://x/a|<!channel>")))
+    assert "<!channel>" not in evil and "%7C%3C!channel%3E" in evil
+    assert "スレッドを開く" not in all_text(build_staff_card(make_case()))
+    assert "スレッドを開く" not in all_text(build_staff_card(make_case(thread_link="javascript:x")))
