@@ -64,9 +64,12 @@ class CaseStore(CaseActions):
 
     # ---- construction and schema ----------------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings, *, upgrade: bool = True,
+    def from_settings(cls, settings, *, upgrade: bool = True, migrate: bool | None = None,
                       clock: Callable[[], datetime] = utcnow) -> "CaseStore":
-        """Store for ``settings.database_url_resolved``; upgrades the schema unless told not to."""
+        """Store for ``settings.database_url_resolved``; upgrades the schema unless told not to
+        (``upgrade=False``; ``migrate=`` is accepted as an alias)."""
+        if migrate is not None:
+            upgrade = migrate
         return cls.from_url(settings.database_url_resolved, upgrade=upgrade, clock=clock)
 
     @classmethod

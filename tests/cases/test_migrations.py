@@ -124,3 +124,11 @@ def test_released_migrations_are_add_only():
     for path in files:
         upgrade_body = path.read_text(encoding="utf-8").split("def upgrade()")[1].split("def downgrade()")[0]
         assert not re.search(r"op\.(drop_|alter_column|rename_table|execute)", upgrade_body), path.name
+
+
+def test_store_without_upgrade_reports_unmigrated(db_settings):
+    store = CaseStore.from_settings(db_settings, migrate=False)   # alias of upgrade=False
+    try:
+        assert not store.is_migrated()
+    finally:
+        store.close()
