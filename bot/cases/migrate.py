@@ -3,6 +3,11 @@
 ``upgrade(engine)`` brings the schema to head; ``current_revision(engine)`` and
 ``head_revision()`` tell whether it is needed. Migrations are add-only: released revision files
 are never edited, new columns and tables come in new revisions.
+
+A new revision (developers): change ``bot/cases/models.py``, then
+``python -c "from bot.cases.migrate import new_revision; new_revision('0003_what', 'what it adds')"``
+writes an empty revision file from ``migrations/script.py.mako``; fill in ``upgrade()`` with
+``op.add_column`` / ``op.create_table`` only (the migration tests check models == head).
 """
 
 from __future__ import annotations
@@ -60,3 +65,9 @@ def upgrade(engine: Engine, revision: str = "head") -> bool:
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
     return True
+
+
+def new_revision(rev_id: str, message: str) -> str:
+    """Write an empty revision file after the current head; returns its path."""
+    script = command.revision(alembic_config(), message=message, rev_id=rev_id)
+    return str(script.path)
