@@ -32,6 +32,10 @@ def source_line(n: int, p) -> str:
         where += f" › {p.section}"
     if p.page:
         where += f"（{p.page}ページ）"
+    first = p.text.split("\n", 1)[0].strip()
+    if first.startswith(("Q:", "Q：")):  # FAQ row: name the question it answers
+        question = first[2:].strip()
+        where += f" 「{question[:40]}{'…' if len(question) > 40 else ''}」"
     return f"  [{n}] {where} — {p.source}"
 
 
