@@ -54,9 +54,10 @@ def case_buttons(case: StaffCase) -> list[dict]:
     value = str(case.case_id)
     if case.status == "resolved":
         return [_button("メモ", ids.STAFF_NOTE, value)]
-    buttons = []
-    if case.status != "in_progress" or not case.assignee:
-        buttons.append(_button("担当する", ids.STAFF_ASSIGN, value, "primary"))
+    if case.status == "in_progress" and case.assignee:
+        buttons = [_button("担当を引き継ぐ", ids.STAFF_ASSIGN, value)]
+    else:
+        buttons = [_button("担当する", ids.STAFF_ASSIGN, value, "primary")]
     buttons.append(_button("回答する", ids.STAFF_REPLY, value))
     buttons.append(_button("メモ", ids.STAFF_NOTE, value))
     buttons.append(_button("解決済み", ids.STAFF_RESOLVE, value))

@@ -50,7 +50,7 @@ def test_assign_updates_the_card_in_place_and_tells_the_officer(staff_world):
         "chat.update", lambda c: c.params.get("ts") == card_ts and "対応中" in card_text_of(c))
     assert update.params["channel"] == STAFF_CHANNEL
     assert f"<@{STAFF_MEMBER}>" in card_text_of(update)
-    assert sids.STAFF_ASSIGN not in json.dumps(update.params["blocks"])   # taken: no 「担当する」
+    assert "担当を引き継ぐ" in card_text_of(update)                  # taken: others may take over
     notice = staff_world.slack.wait_for(
         "chat.postMessage", lambda c: c.params.get("thread_ts") == root and "担当いたします" in
         c.params.get("text", ""))
@@ -65,6 +65,14 @@ def test_assign_updates_the_card_in_place_and_tells_the_officer(staff_world):
     notices = [c for c in staff_world.officer_thread_posts(root)
                if "担当いたします" in c.params.get("text", "")]
     assert len(notices) == 1
+
+    # Another staff member takes over: the card and the officer follow.
+    staff_world.click(sids.STAFF_ASSIGN, case.id, user=STAFF_LEAD, card_ts=card_ts)
+    staff_world.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == root
+                               and f"<@{STAFF_LEAD}>" in c.params.get("text", ""))
+    staff_world.slack.wait_for("chat.update", lambda c: c.params.get("ts") == card_ts
+                               and f"*担当者*\\n<@{STAFF_LEAD}>" in card_text_of(c))
+    assert staff_world.store.get_case(case.id).assignee == STAFF_LEAD
 
 
 def test_reply_modal_posts_into_the_officers_thread_and_is_recorded(staff_world):
