@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import ConsultError
 from bot.services import Services
-from bot.slack import authz
+from bot.slack import authz, home
 from bot.slack import staff_ids as ids
 from bot.slack.staff_blocks import (
     MODAL_TEXT_MAX, REFUSAL_TEXT, build_note_modal, build_reply_modal, modal_input,
@@ -96,8 +96,7 @@ def _refresh_home(client: WebClient, services: Services, req: StaffRequest) -> N
     if not req.from_home:
         return
     try:
-        from bot.slack.home import publish_home
-        publish_home(client, services, req.user)
+        home.publish_home(client, services, req.user)
     except Exception:
         log.exception("refreshing the staff App Home failed")
 
