@@ -19,8 +19,10 @@ Failures:
   (``ConsultError.user_message``). The turn exists in every case.
 - **The case database is down** (``StoreUnavailable``): the officer still gets the answer. The
   turn is appended to a spool file under ``<data_dir>/spool/`` (question masked) and written when
-  the database is back — on the next successful consultation, or by ``consult db upgrade``. Each
-  occurrence is logged at ERROR level. The returned result then has ``case_id``/``case_ref`` None.
+  the database is back — after the next successful consultation, or by ``consult db upgrade``.
+  Each occurrence is logged at ERROR level. When the database was down from the start the result
+  has ``case_id``/``case_ref`` None; when it failed mid-answer, the case exists and is returned.
+  Unexpected database errors are treated the same way (spooled, logged with the traceback).
   While the database is down, dedupe falls back to keys this process has already seen.
 
 Feedback and escalation: the Slack layer may call ``record_feedback`` / ``escalate`` here (thin,
@@ -108,14 +110,15 @@ class ConsultationService:
         except StoreUnavailable:
             log.error("case database unavailable when a consultation arrived: answering anyway, "
                       "the turn will be spooled under %s", self.spool.directory)
+        except Exception:  # an unexpected database error must not cost the officer the answer
+            log.exception("opening the case failed: answering anyway, the turn will be spooled "
+                          "under %s", self.spool.directory)
         if begun is not None and begun.duplicate:
             if key:
                 self._seen.add(key)
             return self._duplicate(begun.case, kinds)
         if key:
             self._seen.add(key)
-        if begun is not None:
-            self._replay_spool()
 
         history = list(begun.history) if begun is not None else []
         try:
@@ -128,6 +131,8 @@ class ConsultationService:
         case = self._record(inquiry, begun, masked, kinds, municipality, answer, None)
         if case is None and begun is not None:
             case = begun.case  # the turn row exists; only its answer waits in the spool
+        elif case is not None:
+            self._replay_spool()  # the database works: write what an outage left behind
         return ConsultResult(
             case_id=case.id if case else None,
             case_ref=case.ref if case else None,
@@ -175,13 +180,20 @@ class ConsultationService:
         if begun is not None:
             try:
                 return self.store.complete_turn(begun.turn_id, answer, error=error)
-            except StoreUnavailable:
+            except Exception as exc:  # StoreUnavailable, or anything unexpected: never lose it
                 self.spool.add_complete(begun.turn_id, answer, error)
-                log.error("case database unavailable: turn %s of %s spooled to %s",
-                          begun.turn_id, begun.case.ref, self.spool.path)
+                log.error("case database %s: turn %s of %s spooled to %s",
+                          "unavailable" if isinstance(exc, StoreUnavailable) else
+                          f"error ({type(exc).__name__})", begun.turn_id, begun.case.ref,
+                          self.spool.path, exc_info=not isinstance(exc, StoreUnavailable))
                 return None
-        self.spool.add_turn(inquiry.conversation, inquiry.requester, masked, kinds,
-                            inquiry.dedupe_key, municipality, answer, error)
+        try:
+            self.spool.add_turn(inquiry.conversation, inquiry.requester, masked, kinds,
+                                inquiry.dedupe_key, municipality, answer, error)
+        except Exception:  # the disk too: the last resort is a loud log line without content
+            log.exception("CONSULTATION NOT RECORDED: database unavailable and spool %s not "
+                          "writable", self.spool.path)
+            return None
         log.error("case database unavailable: turn spooled to %s (written when it is back)",
                   self.spool.path)
         return None

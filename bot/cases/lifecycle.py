@@ -25,6 +25,15 @@ HISTORY_TURNS = 6
 _WS = re.compile(r"\s+")
 
 
+def _cut(value: str | None, limit: int) -> str | None:
+    return None if value is None else value[:limit]
+
+
+def conversation_key(conversation: Conversation) -> str:
+    key = conversation.key
+    return key if len(key) <= 255 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def make_title(question: str) -> str:
     text = _WS.sub(" ", question or "").strip()
     return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
@@ -61,7 +70,7 @@ def add_event(s: Session, row: CaseRow, kind: str, actor: str, now: datetime, *,
               from_status: str | None = None, to_status: str | None = None,
               text: str | None = None, turn_id: int | None = None,
               data: dict | None = None) -> EventRow:
-    event = EventRow(case_id=row.id, turn_id=turn_id, kind=str(kind), actor=actor or "unknown",
+    event = EventRow(case_id=row.id, turn_id=turn_id, kind=str(kind), actor=(actor or "unknown")[:128],
                      from_status=from_status, to_status=to_status, text=text, data=data,
                      created_at=now)
     s.add(event)
@@ -108,7 +117,7 @@ def purge_deliveries(s: Session, now: datetime) -> int:
 # ---- opening cases and turns --------------------------------------------------------------------
 
 def find_case_row(s: Session, conversation: Conversation, *, lock: bool = False) -> CaseRow | None:
-    stmt = select(CaseRow).where(CaseRow.conversation_key == conversation.key)
+    stmt = select(CaseRow).where(CaseRow.conversation_key == conversation_key(conversation))
     if lock:
         stmt = stmt.with_for_update()
     return s.scalars(stmt).first()
@@ -121,11 +130,11 @@ def open_case(s: Session, conversation: Conversation, requester: Requester, titl
     row = find_case_row(s, conversation, lock=True)
     if row is None:
         row = CaseRow(
-            conversation_key=conversation.key, kind=conversation.kind,
-            workspace=conversation.workspace, channel=conversation.channel,
-            thread_ts=conversation.thread_ts, requester_id=requester.user_id,
-            requester_name=requester.display_name,
-            municipality=municipality or requester.municipality,
+            conversation_key=conversation_key(conversation), kind=conversation.kind[:16],
+            workspace=_cut(conversation.workspace, 64), channel=_cut(conversation.channel, 64),
+            thread_ts=_cut(conversation.thread_ts, 64), requester_id=requester.user_id[:128],
+            requester_name=_cut(requester.display_name, 255),
+            municipality=_cut(municipality or requester.municipality, 128),
             title=make_title(title), status=CaseStatus.ANSWERED.value, programmes=[],
             created_at=now, updated_at=now,
         )
@@ -134,9 +143,9 @@ def open_case(s: Session, conversation: Conversation, requester: Requester, titl
         add_event(s, row, EventKind.OPENED, requester.user_id, now, to_status=row.status)
         return row, True, False
     if row.municipality is None and (municipality or requester.municipality):
-        row.municipality = municipality or requester.municipality
+        row.municipality = _cut(municipality or requester.municipality, 128)
     if row.requester_name is None and requester.display_name:
-        row.requester_name = requester.display_name
+        row.requester_name = _cut(requester.display_name, 255)
     if row.status == CaseStatus.RESOLVED:
         old, new = _move(row, CaseStatus.ANSWERED)
         row.resolved_at = None
@@ -151,7 +160,7 @@ def open_case(s: Session, conversation: Conversation, requester: Requester, titl
 def start_turn(s: Session, row: CaseRow, question: str, pii_kinds: list[str],
                dedupe_key: str | None, now: datetime) -> TurnRow:
     turn = TurnRow(case_id=row.id, question=question, pii_kinds=list(pii_kinds),
-                   dedupe_key=dedupe_key, created_at=now)
+                   dedupe_key=_cut(dedupe_key, 255), created_at=now)
     s.add(turn)
     s.flush()
     row.updated_at = now
@@ -216,10 +225,10 @@ def escalate(s: Session, row: CaseRow, actor: str, reason: str, now: datetime, *
 
 
 def assign(s: Session, row: CaseRow, staff_user: str, actor: str, now: datetime) -> bool:
-    if row.assignee == staff_user and row.status == CaseStatus.IN_PROGRESS:
+    if row.assignee == staff_user[:128] and row.status == CaseStatus.IN_PROGRESS:
         return False
     moved = _move(row, CaseStatus.IN_PROGRESS)
-    row.assignee = staff_user
+    row.assignee = staff_user[:128]
     row.resolved_at = None
     add_event(s, row, EventKind.ASSIGNED, actor, now, from_status=moved and moved[0],
               to_status=moved and moved[1], text=staff_user)
@@ -236,7 +245,7 @@ def add_staff_reply(s: Session, row: CaseRow, text: str, actor: str, now: dateti
     if row.status in (CaseStatus.ANSWERED, CaseStatus.NEEDS_STAFF):
         moved = _move(row, CaseStatus.IN_PROGRESS)
     if row.assignee is None:
-        row.assignee = actor
+        row.assignee = actor[:128]
     if row.first_staff_response_at is None:
         row.first_staff_response_at = now
     return add_event(s, row, EventKind.STAFF_REPLY, actor, now, from_status=moved and moved[0],
@@ -267,7 +276,7 @@ def reopen(s: Session, row: CaseRow, actor: str, now: datetime, text: str | None
 
 def set_municipality(s: Session, row: CaseRow, municipality: str | None, actor: str,
                      now: datetime) -> bool:
-    municipality = (municipality or "").strip() or None
+    municipality = (municipality or "").strip()[:128] or None
     if row.municipality == municipality:
         return False
     old = row.municipality
@@ -281,7 +290,7 @@ def record_feedback(s: Session, turn: TurnRow, user_id: str, value: str, comment
     row = get_case_row(s, turn.case_id, lock=True)
     previous = turn.feedback
     turn.feedback = value
-    turn.feedback_by = user_id
+    turn.feedback_by = user_id[:128]
     turn.feedback_at = now
     if comment is not None:
         turn.feedback_comment = comment

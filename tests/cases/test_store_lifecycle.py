@@ -227,3 +227,18 @@ def test_stats(store):
     assert (st.feedback_up, st.feedback_down, st.feedback_up_rate) == (1, 1, 0.5)
     assert st.median_staff_response_s is not None and st.median_staff_response_s >= 0
     assert st.median_time_to_take_s is not None
+
+
+def test_oversized_values_are_stored_safely(store):
+    conv = Conversation(kind="console", workspace=None, channel=None, thread_ts="s" * 300)
+    requester = Requester(user_id="console:" + "u" * 200, display_name="名" * 400,
+                          municipality="町" * 200)
+    begun = store.begin_turn(conv, requester, "質問" * 500, dedupe_key="k" * 400)
+    case = store.complete_turn(begun.turn_id, _answer())
+    assert len(case.title) == 80 and case.title.endswith("…")
+    assert store.find_case(conv).id == case.id
+    assert store.begin_turn(conv, requester, "次の質問").case.id == case.id
+    assert store.begin_turn(conv, requester, "再送", dedupe_key="k" * 400).duplicate
+    store.assign(case.id, "S" * 300, actor="A" * 300)
+    assert len(store.get_case(case.id).assignee) == 128
+    assert len(store.case_detail(case.id).turns[0].question) == 1000
