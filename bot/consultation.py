@@ -39,6 +39,7 @@ import time
 from collections import OrderedDict
 from typing import Callable
 
+from bot.cases.db import describe_error
 from bot.cases.spool import Spool
 from bot.cases.views import CaseView, EscalationReason
 from bot.domain import Answer, ConsultResult, Inquiry
@@ -110,9 +111,9 @@ class ConsultationService:
         except StoreUnavailable:
             log.error("case database unavailable when a consultation arrived: answering anyway, "
                       "the turn will be spooled under %s", self.spool.directory)
-        except Exception:  # an unexpected database error must not cost the officer the answer
-            log.exception("opening the case failed: answering anyway, the turn will be spooled "
-                          "under %s", self.spool.directory)
+        except Exception as exc:  # an unexpected database error must not cost the answer
+            log.error("opening the case failed (%s): answering anyway, the turn will be spooled "
+                      "under %s", describe_error(exc), self.spool.directory)
         if begun is not None and begun.duplicate:
             if key:
                 self._seen.add(key)
@@ -182,17 +183,15 @@ class ConsultationService:
                 return self.store.complete_turn(begun.turn_id, answer, error=error)
             except Exception as exc:  # StoreUnavailable, or anything unexpected: never lose it
                 self.spool.add_complete(begun.turn_id, answer, error)
-                log.error("case database %s: turn %s of %s spooled to %s",
-                          "unavailable" if isinstance(exc, StoreUnavailable) else
-                          f"error ({type(exc).__name__})", begun.turn_id, begun.case.ref,
-                          self.spool.path, exc_info=not isinstance(exc, StoreUnavailable))
+                log.error("case database error (%s): turn %s of %s spooled to %s",
+                          describe_error(exc), begun.turn_id, begun.case.ref, self.spool.path)
                 return None
         try:
             self.spool.add_turn(inquiry.conversation, inquiry.requester, masked, kinds,
                                 inquiry.dedupe_key, municipality, answer, error)
-        except Exception:  # the disk too: the last resort is a loud log line without content
-            log.exception("CONSULTATION NOT RECORDED: database unavailable and spool %s not "
-                          "writable", self.spool.path)
+        except Exception as exc:  # the disk too: the last resort is a loud line without content
+            log.critical("CONSULTATION NOT RECORDED: database unavailable and spool %s not "
+                         "writable (%s)", self.spool.path, type(exc).__name__)
             return None
         log.error("case database unavailable: turn spooled to %s (written when it is back)",
                   self.spool.path)
@@ -203,5 +202,6 @@ class ConsultationService:
             return
         try:
             self.spool.replay(self.store)
-        except Exception:  # never let a replay problem cost the officer an answer
-            log.exception("replaying the turn spool failed; it stays on disk")
+        except Exception as exc:  # never let a replay problem cost the officer an answer
+            log.error("replaying the turn spool failed (%s); it stays on disk",
+                      describe_error(exc))

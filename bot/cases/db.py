@@ -4,7 +4,8 @@ SQLite: WAL journal, a busy timeout, and every transaction opened with ``BEGIN I
 concurrent writers (threads or processes) queue on the write lock instead of failing with
 "database is locked" when a read transaction tries to upgrade to a write.
 PostgreSQL: ``postgresql+psycopg://`` with a pre-ping pool so a restarted server is picked up
-again without restarting the bot.
+again without restarting the bot. Both hide SQL parameters in exception messages, so a logged
+database error can never carry a question, an answer or a name.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def create_case_engine(url: str, *, sqlite_busy_timeout_s: float = DEFAULT_SQLIT
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, sqlite_busy_timeout_s, pool_size, max_overflow)
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
-                         pool_timeout=60)
+                         pool_timeout=60, hide_parameters=True)
 
 
 def _sqlite_engine(url: str, database: str | None, busy_timeout_s: float, pool_size: int,
@@ -75,6 +76,7 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_s: float, pool_s
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=60,
+        hide_parameters=True,
     )
     busy_ms = int(busy_timeout_s * 1000)
 
@@ -98,3 +100,12 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_s: float, pool_s
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A log-safe description of a database error: its class and SQLSTATE, never its message
+    (PostgreSQL puts the failing row, i.e. questions and names, into the message)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    inner = f" / {type(orig).__name__}" if orig is not None else ""
+    return f"{type(exc).__name__}{inner}" + (f" ({code})" if code else "")

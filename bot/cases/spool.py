@@ -17,6 +17,7 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+from bot.cases.db import describe_error
 from bot.domain import Answer, Conversation, Passage, Requester
 from bot.errors import StoreUnavailable
 
@@ -111,7 +112,7 @@ class Spool:
             except Exception as exc:  # refused for another reason: keep it aside, loudly
                 self._append(self.failed_path, [record])
                 log.error("spooled turn could not be written (%s); kept in %s",
-                          type(exc).__name__, self.failed_path, exc_info=True)
+                          describe_error(exc), self.failed_path)
         claimed.unlink()
         if written:
             log.warning("wrote %d spooled turn(s) to the case database", written)

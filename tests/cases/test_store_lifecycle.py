@@ -242,3 +242,19 @@ def test_oversized_values_are_stored_safely(store):
     store.assign(case.id, "S" * 300, actor="A" * 300)
     assert len(store.get_case(case.id).assignee) == 128
     assert len(store.case_detail(case.id).turns[0].question) == 1000
+
+
+def test_logged_database_errors_never_carry_the_question(store):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.cases.db import describe_error
+
+    with pytest.raises(DBAPIError) as err, store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO consult_turns (case_id, question, created_at) "
+                          "VALUES (:c, :q, :t)"),
+                     {"c": 987654, "q": "秘密の質問 hanako@example.jp", "t": None})
+    # PostgreSQL echoes the failing row in its message: only describe_error() goes to the logs
+    described = describe_error(err.value)
+    assert described.startswith("IntegrityError") and "hanako" not in described
+    assert "秘密" not in described
