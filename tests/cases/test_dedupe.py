@@ -67,3 +67,27 @@ def test_very_long_keys_are_hashed(store):
     assert store.claim_delivery(key) is True
     assert store.claim_delivery(key) is False
     assert store.claim_delivery(key[:-1] + "y") is True
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_under_the_data_dir(make_settings):
+    from sqlalchemy import text
+
+    settings = make_settings()
+    store = CaseStore.from_settings(settings)
+    try:
+        assert store.dialect == "sqlite"
+        assert store.engine.url.database == str((settings.data_dir / "consult.sqlite3").resolve())
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        store.close()
+
+
+def test_postgres_urls_use_psycopg_3():
+    from bot.cases.db import normalise_url
+
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
