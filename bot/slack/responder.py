@@ -68,10 +68,12 @@ class Responder:
         except ConsultError as exc:
             log.warning("Consultation failed with %s in %s", type(exc).__name__, target.channel)
             self._post_error(client, target, exc.user_message, set_status, stream)
+            self._notify_failed_case(client, target)
             return None
         except Exception:
             log.exception("Consultation failed unexpectedly in %s", target.channel)
             self._post_error(client, target, ConsultError.user_message, set_status, stream)
+            self._notify_failed_case(client, target)
             return None
         if result.duplicate:
             log.info("Duplicate delivery %s: already answered, nothing posted", dedupe_key)
@@ -80,8 +82,11 @@ class Responder:
             stream.finish(result)
         else:
             self.post_answer(client, target, result)
-        if not result.answer.answered and result.case_id is not None:
-            notify_staff(client, self.services, result.case_id, "not_answered")
+        if result.case_id is not None:
+            if not result.answer.answered:
+                notify_staff(client, self.services, result.case_id, "not_answered")
+            elif result.reopened:
+                notify_staff(client, self.services, result.case_id, "reopened")
         return result
 
     def post_answer(self, client: WebClient, target: ReplyTarget, result: ConsultResult) -> None:
@@ -91,6 +96,16 @@ class Responder:
                                     unfurl_links=False, unfurl_media=False)
 
     # ------------------------------------------------------------------ helpers
+    def _notify_failed_case(self, client: WebClient, target: ReplyTarget) -> None:
+        """The answer failed: the service logged the turn and sent the case to staff; tell them."""
+        try:
+            case = self.services.store.find_case(target.conversation)
+        except Exception:
+            log.exception("Could not look up the case of a failed consultation")
+            return
+        if case is not None and case.status == "needs_staff":
+            notify_staff(client, self.services, case.id, case.escalation_reason or "bot_error")
+
     def _streaming(self) -> bool:
         return bool(getattr(self.services.answerer, "streaming", False))
 

@@ -109,7 +109,7 @@ def test_channel_ping_in_a_document_is_escaped(make_settings, tmp_path, slack_ap
 
 
 def test_missing_knowledge_base_gets_a_polite_reply(make_settings, slack_api, start_bot):
-    bot = start_bot(make_settings(**slack_env(slack_api)))      # nothing ingested
+    bot = start_bot(make_settings(**slack_env(slack_api, CONSULT_STAFF_CHANNEL="CSTAFF")))  # nothing ingested
     ev = mention_event(QUESTION, channel="C111")
     bot.deliver.post_event(event_callback(ev))
     reply = bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == ev["ts"],
@@ -117,4 +117,7 @@ def test_missing_knowledge_base_gets_a_polite_reply(make_settings, slack_api, st
     bot.idle()
     assert reply.params["text"] == KnowledgeBaseMissing.user_message
     case = bot.services.store.cases_for_requester(OFFICER)[0]    # still logged
-    assert case.turn_count == 1
+    assert case.turn_count == 1 and case.status == "needs_staff"
+    card = bot.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "CSTAFF",
+                              timeout=10)                        # and staff were told
+    assert case.ref in str(card.params)

@@ -214,3 +214,24 @@ def test_app_home_of_staff_shows_the_queue(indexed_settings, slack_api, start_bo
     published = bot.slack.wait_for("views.publish", timeout=10)
     bot.idle()
     assert "最近のご相談" not in json.dumps(published.params["view"], ensure_ascii=False)
+
+
+def test_new_message_in_a_resolved_thread_reopens_and_tells_staff(indexed_settings, slack_api,
+                                                                   start_bot):
+    from tests.slack.conftest import slack_env
+
+    bot = start_bot(indexed_settings(**slack_env(slack_api, CONSULT_STAFF_CHANNEL="CSTAFF")))
+    thread_ts, answer = ask(bot)
+    case_id = int(buttons(answer)[ids.ESCALATE])
+    bot.services.store.resolve(case_id, actor="WSTAFF")
+    bot.slack.seed_message("C111", text="q", user=OFFICER, ts=thread_ts)
+    again = mention_event("もう一つ質問です。申請の期限はいつですか？", channel="C111", thread_ts=thread_ts)
+    bot.deliver.post_event(event_callback(again))
+    bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == thread_ts,
+                       count=2, timeout=60)
+    card = bot.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "CSTAFF",
+                              timeout=10)
+    bot.idle()
+    case = bot.services.store.get_case(case_id)
+    assert case.status != "resolved" and case.turn_count == 2
+    assert case.ref in str(card.params)
