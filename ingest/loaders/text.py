@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ingest.documents import LoadedDocument, TextLine
 from ingest.loaders.encoding import decode_bytes
+from ingest.structure import MAX_HEADING_CHARS, heading_level
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
 _H1 = re.compile(r"^#[ \t\u3000]+(.+?)[ \t#]*$")
@@ -40,6 +41,24 @@ def parse_front_matter(text: str) -> tuple[dict[str, str], str]:
     return meta, text[m.end() :]
 
 
+def _plain_text_title(lines: list[str]) -> tuple[str, list[str]]:
+    """A plain text file's first line is its title when it is short, is not a sentence and is not
+    a numbered heading (e.g. "北海道総合戦略" yes; "V 地域戦略" or "詳しくは次のとおり。" no)."""
+    index = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if index is None or index + 1 >= len(lines):
+        return "", lines
+    first = lines[index].strip()
+    rest = [line for line in lines[index + 1 :] if line.strip()]
+    if (
+        rest
+        and len(first) <= MAX_HEADING_CHARS
+        and not re.search(r"[。．！？!?、，]$", first)
+        and heading_level(TextLine(first), 0) is None
+    ):
+        return first, lines[:index] + lines[index + 1 :]
+    return "", lines
+
+
 def load_text(path: Path) -> LoadedDocument:
     text = decode_bytes(path.read_bytes()).replace("\r\n", "\n").replace("\r", "\n")
     meta, body = parse_front_matter(text)
@@ -53,6 +72,8 @@ def load_text(path: Path) -> LoadedDocument:
                 title = _H1.match(lines[h1[0]].strip()).group(1).strip()
             lines = lines[: h1[0]] + lines[h1[0] + 1 :]
         lines = [clean_markdown_line(line) for line in lines if not _FENCE.match(line)]
+    elif not title:
+        title, lines = _plain_text_title(lines)
     extra = {k: v for k, v in meta.items() if k not in ("title", "doc_type")}
     return LoadedDocument(
         title=title or path.stem,

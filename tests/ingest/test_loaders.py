@@ -175,3 +175,11 @@ def test_empty_file_is_a_load_error(tmp_path):
 def test_unsupported_type(tmp_path):
     with pytest.raises(UnsupportedFile, match="対応していない"):
         load_file(write(tmp_path / "photo.jpg", "not an image"))
+
+
+def test_plain_text_first_line_is_the_title_unless_it_is_a_heading_or_sentence(tmp_path):
+    doc = load_file(write(tmp_path / "a1.txt", "地域づくり総合交付金 交付要綱\n\n1 目的\n地域の課題解決を支援する。\n"))
+    chunks = document_chunks(doc, "a1.txt")
+    assert doc.title == "地域づくり総合交付金 交付要綱"
+    assert [c.page_content for c in chunks] == ["地域づくり総合交付金 交付要綱 > 1 目的\n地域の課題解決を支援する。"]
+    assert load_file(write(tmp_path / "b2.txt", "申請は随時受け付けます。\n詳細は振興局へ。\n")).title == "b2"
