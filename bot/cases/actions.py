@@ -25,6 +25,7 @@ CaseRef = int | str
 
 class CaseActions:
     """Needs ``_run(fn)``, ``_case_id(case)`` and ``get_case(case)`` from the store."""
+
     # ---- officer actions ----------------------------------------------------------------------
     def record_feedback(self, turn_id: int | None = None, *, case: CaseRef | None = None,
                         user_id: str, value: str, comment: str | None = None) -> CaseView:

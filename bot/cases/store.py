@@ -45,6 +45,7 @@ CaseRef = int | str
 _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 DEFAULT_DELIVERY_TTL_S = 86400
 _PURGE_EVERY = 200
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
 def _check_status(status: str | None) -> None:
@@ -149,6 +150,12 @@ class CaseStore(CaseActions):
                 if attempt == retries - 1:
                     raise
                 log.debug("unique-key race, retrying (attempt %d)", attempt + 1)
+            except StoreUnavailable as exc:
+                # PostgreSQL serialization failure / deadlock: the transaction is safe to retry
+                code = getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None)
+                if code not in _RETRYABLE_SQLSTATES or attempt == retries - 1:
+                    raise
+                log.warning("transaction conflict (%s), retrying", code)
         raise AssertionError("unreachable")
 
     def _case_id(self, case: CaseRef) -> int:
