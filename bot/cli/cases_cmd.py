@@ -100,13 +100,14 @@ def list_cmd(
                                          help="answered / needs_staff / in_progress / resolved"),
     since: Optional[str] = typer.Option(None, "--since", help="この日付以降に始まった相談 (例: 2026-04-01)"),
     municipality: Optional[str] = typer.Option(None, "--municipality", help="市町村名"),
-    limit: int = typer.Option(200, "--limit", min=1, help="最大件数"),
+    limit: int = typer.Option(0, "--limit", min=0, help="最大件数（0 は全件）"),
     as_json: bool = typer.Option(False, "--json", help="1 行に 1 相談の JSON で出力"),
 ) -> None:
     """相談の一覧を新しい順に表示します。"""
     from bot.cases.export import case_json, dumps, local
 
-    filters = dict(status=status, since=_since(since), municipality=municipality, limit=limit)
+    filters = dict(status=status, since=_since(since), municipality=municipality,
+                   limit=limit or None)
     with _store(ctx) as store:
         if as_json:
             for detail in store.list_details(**filters):
