@@ -3,8 +3,9 @@
 - `app_mention`: answer in the thread of the mentioning message.
 - `message` in a DM (top level): answer in the thread of that message. (DM thread replies are
   user messages of the assistant view and handled in assistant.py.)
-- `message` in a channel thread without a mention: answered only when the bot already answered
-  in that thread (conversations.replies), continuing the same consultation.
+- `message` in a channel thread without a mention: answered only when the thread already holds a
+  consultation (case store) or a reply of the bot (conversations.replies), continuing the same
+  consultation.
 Noise (own/bot messages, edits, deletions, joins) is dropped by `incoming.parse_message`.
 """
 
@@ -56,8 +57,19 @@ def register(app: App, services: Services, worker: Worker) -> None:
 
     def follow_up(client: WebClient, msg: IncomingMessage, bot_user_id: str | None,
                   bot_id: str | None) -> None:
-        if bot_answered_in_thread(client, msg.channel, msg.root_ts, bot_user_id, bot_id):
+        if has_consultation(services, msg) or \
+                bot_answered_in_thread(client, msg.channel, msg.root_ts, bot_user_id, bot_id):
             answer(client, msg)
+
+
+def has_consultation(services: Services, msg: IncomingMessage) -> bool:
+    """The thread already holds a logged consultation (shared by every replica via the DB)."""
+    target = ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts, user=msg.user)
+    try:
+        return services.store.find_case(target.conversation) is not None
+    except Exception:
+        log.exception("Looking up the thread's consultation failed; asking Slack instead")
+        return False
 
 
 def bot_answered_in_thread(client: WebClient, channel: str, root_ts: str,

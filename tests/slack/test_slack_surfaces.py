@@ -33,7 +33,7 @@ def buttons(params: dict) -> dict[str, str]:
 
 def test_slash_command_acks_ephemeral_receipt_then_answers_in_dm_thread(bot):
     resp = bot.deliver.post_command(slash_command("/consult", QUESTION, channel="C999"))
-    assert resp.status == 200 and resp.elapsed < 1.0
+    assert resp.status == 200 and resp.elapsed < 2.0
     # a plain-text ack body is shown to the invoking user only (ephemeral)
     assert "受け付けました" in resp.body.decode()
     root = bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("channel") == f"D{OFFICER}"
@@ -106,7 +106,7 @@ def test_thumbs_up_records_feedback(bot):
     value = buttons(answer)[ids.FEEDBACK_UP]
     resp = bot.deliver.post_interaction(block_action(ids.FEEDBACK_UP, value, channel="C111",
                                                      message_ts=new_ts(), thread_ts=thread_ts))
-    assert resp.status == 200 and resp.elapsed < 1.0
+    assert resp.status == 200 and resp.elapsed < 2.0
     bot.slack.wait_for("chat.postEphemeral", timeout=10)
     bot.idle()
     case_id, turn_id = (int(x) for x in value.split(":"))
@@ -148,7 +148,7 @@ def test_escalation_button_moves_case_to_staff_and_tells_the_officer(bot):
     value = buttons(answer)[ids.ESCALATE]
     resp = bot.deliver.post_interaction(block_action(ids.ESCALATE, value, channel="C111",
                                                      thread_ts=thread_ts))
-    assert resp.status == 200 and resp.elapsed < 1.0
+    assert resp.status == 200 and resp.elapsed < 2.0
     notice = bot.slack.wait_for("chat.postMessage", lambda c: "担当職員" in c.params.get("text", "")
                                 and c.params.get("thread_ts") == thread_ts, timeout=10)
     assert notice.params["channel"] == "C111"
