@@ -61,7 +61,7 @@ def check_database(settings: Settings) -> Check:
 
     label = "データベース"
     try:
-        store = CaseStore.from_settings(settings, migrate=False)
+        store = CaseStore.from_settings(settings, upgrade=False)
         migrated = store.is_migrated()
     except Exception as exc:
         return Check(BAD, label, f"接続できません: {type(exc).__name__}")
