@@ -83,14 +83,14 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
-def _mrkdwn_section(text: str, block_id: str | None = None) -> dict[str, Any]:
+def mrkdwn_section(text: str, block_id: str | None = None) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
     if block_id:
         block["block_id"] = block_id
     return block
 
 
-def _context(text: str) -> dict[str, Any]:
+def context_block(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
@@ -125,7 +125,7 @@ def source_blocks(sources: Sequence[Passage]) -> list[dict[str, Any]]:
         return []
     lines = source_lines(sources)
     text = "*出典*\n" + "\n".join(lines)
-    return [_mrkdwn_section(chunk) for chunk in split_text(text)]
+    return [mrkdwn_section(chunk) for chunk in split_text(text)]
 
 
 # ---------------------------------------------------------------- answer message
@@ -162,7 +162,7 @@ def footer_blocks(result: ConsultResult) -> list[dict[str, Any]]:
     if result.pii_kinds:
         notes.append("ご質問に含まれていた個人情報と思われる部分は、記録する前に伏せました。")
     if notes:
-        blocks.append(_context("　".join(notes)))
+        blocks.append(context_block("　".join(notes)))
     blocks += action_blocks(result)
     return blocks
 
@@ -180,8 +180,8 @@ def answer_messages(result: ConsultResult) -> list[SlackMessage]:
     body: list[dict[str, Any]] = []
     note = mode_note(answer)
     if note:
-        body.append(_context(note))
-    body += [_mrkdwn_section(chunk) for chunk in split_text(escape(answer.text))]
+        body.append(context_block(note))
+    body += [mrkdwn_section(chunk) for chunk in split_text(escape(answer.text))]
     blocks = body + footer_blocks(result)
     fallback = answer_fallback_text(answer)
     messages = [SlackMessage(text=fallback, blocks=chunk) for chunk in _chunks(blocks, MAX_BLOCKS)]
@@ -193,7 +193,7 @@ def answer_messages(result: ConsultResult) -> list[SlackMessage]:
 def stream_final_blocks(result: ConsultResult) -> list[dict[str, Any]]:
     """Blocks appended under a streamed answer by chat.stopStream (≤ 50)."""
     note = mode_note(result.answer)
-    blocks = ([_context(note)] if note else []) + footer_blocks(result)
+    blocks = ([context_block(note)] if note else []) + footer_blocks(result)
     return blocks[-MAX_BLOCKS:]
 
 
@@ -204,7 +204,7 @@ def _chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, A
 
 # ---------------------------------------------------------------- short replies
 def error_message(user_message: str) -> SlackMessage:
-    return SlackMessage(text=user_message, blocks=[_mrkdwn_section(escape(user_message))])
+    return SlackMessage(text=user_message, blocks=[mrkdwn_section(escape(user_message))])
 
 
 def command_usage_text() -> str:
@@ -222,7 +222,7 @@ def command_failed_text() -> str:
 
 def command_root_message(question: str) -> SlackMessage:
     text = f"ご相談を受け付けました。\n>{escape(truncate(question, 2500))}"
-    return SlackMessage(text="ご相談を受け付けました。", blocks=[_mrkdwn_section(text)])
+    return SlackMessage(text="ご相談を受け付けました。", blocks=[mrkdwn_section(text)])
 
 
 def escalated_text(case_ref: str | None) -> str:
@@ -264,7 +264,7 @@ def feedback_modal(case_id: int, turn_id: int) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "送信"},
         "close": {"type": "plain_text", "text": "閉じる"},
         "blocks": [
-            _mrkdwn_section("回答のどの点が足りなかったか、よろしければお聞かせください（任意）。"
+            mrkdwn_section("回答のどの点が足りなかったか、よろしければお聞かせください（任意）。"
                             "担当職員が確認し、必要に応じてご連絡します。"),
             {"type": "input", "block_id": ids.FEEDBACK_BLOCK, "optional": True,
              "label": {"type": "plain_text", "text": "不足していた点"},
@@ -279,34 +279,3 @@ def feedback_modal(case_id: int, turn_id: int) -> dict[str, Any]:
 def parse_feedback_metadata(private_metadata: str) -> tuple[int, int]:
     data = json.loads(private_metadata or "{}")
     return int(data["case_id"]), int(data["turn_id"])
-
-
-# ---------------------------------------------------------------- App Home (officers)
-@dataclass(frozen=True)
-class HomeCase:
-    ref: str
-    title: str
-    status_label: str
-    updated: str                    # already formatted, e.g. "2026-11-28 09:30"
-    link: str | None = None         # permalink to the thread, when known
-
-
-def officer_home(cases: Sequence[HomeCase]) -> dict[str, Any]:
-    """The officer's App Home: how to ask, then their recent consultations with status."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "市町村支援 相談アシスタント"}},
-        _mrkdwn_section("チャンネルでボットをメンションするか、ダイレクトメッセージ、または "
-                        "`/consult 質問内容` でご相談ください。資料をもとに出典付きでお答えし、"
-                        "必要に応じて担当職員におつなぎします。"),
-        {"type": "divider"},
-        {"type": "header", "text": {"type": "plain_text", "text": "最近のご相談"}},
-    ]
-    if not cases:
-        blocks.append(_context("まだご相談はありません。"))
-    for case in list(cases)[: 100 - len(blocks)]:
-        title = escape(truncate(case.title or "（無題）", 150))
-        if case.link:
-            title = f"<{case.link}|{title}>"
-        blocks.append(_mrkdwn_section(
-            f"*{escape(case.ref)}*　{title}\n状態: {escape(case.status_label)}　更新: {escape(case.updated)}"))
-    return {"type": "home", "blocks": blocks}

@@ -9,7 +9,8 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.services import Services
-from bot.slack import authz, blocks, staff_home
+from bot.slack import authz, staff_home
+from bot.slack.home_blocks import HomeCase, officer_home
 from bot.slack.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,9 @@ def register(app: App, services: Services, worker: Worker) -> None:
         worker.submit("app_home", publish_home, client, services, user)
 
 
-def home_cases(services: Services, user_id: str) -> list[blocks.HomeCase]:
+def home_cases(services: Services, user_id: str) -> list[HomeCase]:
     cases = services.store.cases_for_requester(user_id, limit=RECENT_CASES)
-    return [blocks.HomeCase(ref=c.ref, title=c.title, status_label=c.status_label,
+    return [HomeCase(ref=c.ref, title=c.title, status_label=c.status_label,
                             updated=c.updated_at.astimezone(JST).strftime("%Y-%m-%d %H:%M"))
             for c in cases]
 
@@ -41,5 +42,5 @@ def publish_home(client: WebClient, services: Services, user_id: str) -> None:
     if authz.is_staff(client, services.settings, user_id):
         view = staff_home.build_staff_home(client, services, user_id)
     else:
-        view = blocks.officer_home(home_cases(services, user_id))
+        view = officer_home(home_cases(services, user_id))
     client.views_publish(user_id=user_id, view=view)

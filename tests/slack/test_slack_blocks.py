@@ -8,6 +8,7 @@ import pytest
 
 from bot.domain import Answer, ConsultResult, Passage
 from bot.slack import blocks, ids
+from bot.slack.home_blocks import HomeCase, officer_home
 from bot.slack.incoming import parse_click, parse_command, parse_feedback_value, parse_message
 
 PAYLOADS = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "slack-payloads"
@@ -112,14 +113,14 @@ def test_stream_final_blocks_and_feedback_modal():
 
 
 def test_officer_home():
-    cases = [blocks.HomeCase(ref="相談#1", title="<!channel> 交付金", status_label="回答済み",
+    cases = [HomeCase(ref="相談#1", title="<!channel> 交付金", status_label="回答済み",
                              updated="2026-11-28 09:30")]
-    view = blocks.officer_home(cases)
+    view = officer_home(cases)
     text = all_text(view)
     assert view["type"] == "home" and "相談#1" in text and "&lt;!channel&gt;" in text
-    assert "まだご相談はありません" in all_text(blocks.officer_home([]))
+    assert "まだご相談はありません" in all_text(officer_home([]))
     many = [cases[0]] * 200
-    assert len(blocks.officer_home(many)["blocks"]) <= 100
+    assert len(officer_home(many)["blocks"]) <= 100
 
 
 # ---------------------------------------------------------------- parsing (real payload shapes)

@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from tests.standins.slack_api_methods import SlackMethods
+
 # Parameters the SDK serialises to a JSON string inside form / query encodings.
 _JSON_FIELDS = {"blocks", "attachments", "view", "prompts", "metadata", "chunks", "unfurl_links_json"}
 
@@ -62,7 +64,7 @@ class _Fault:
     status: int = 500
 
 
-class SlackApiStandIn:
+class SlackApiStandIn(SlackMethods):
     """Slack Web API stand-in. Use as a context manager or call start()/stop()."""
 
     def __init__(self, *, team_id: str = "T111", bot_user_id: str = "UBOT", bot_id: str = "BBOT",
@@ -230,176 +232,6 @@ class SlackApiStandIn:
             return {"ok": False, "error": "unknown_method"}
         return handler(params, call)
 
-    # ---- methods
-    def _m_auth_test(self, p, call):
-        if not call.token_present:
-            return {"ok": False, "error": "not_authed"}
-        return {"ok": True, "url": "https://hokkaido-test.slack.com/", "team": self.team_name,
-                "user": "consult-bot", "team_id": self.team_id, "user_id": self.bot_user_id,
-                "bot_id": self.bot_id, "is_enterprise_install": False}
-
-    def _m_apps_connections_open(self, p, call):
-        if not self.socket_mode_url:
-            return {"ok": False, "error": "invalid_auth"}
-        return {"ok": True, "url": self.socket_mode_url}
-
-    def _store_bot_message(self, channel: str, text: str, *, thread_ts=None, blocks=None,
-                           **extra) -> dict[str, Any]:
-        ts = self.next_ts()
-        msg: dict[str, Any] = {"type": "message", "ts": ts, "text": text or "",
-                               "user": self.bot_user_id, "bot_id": self.bot_id, "team": self.team_id}
-        if blocks:
-            msg["blocks"] = blocks
-        if thread_ts:
-            msg["thread_ts"] = thread_ts
-        msg.update(extra)
-        with self._lock:
-            self._messages.setdefault(channel, []).append(msg)
-        return msg
-
-    def _find_message(self, channel: str, ts: str) -> dict[str, Any] | None:
-        with self._lock:
-            for msg in self._messages.get(channel, []):
-                if msg["ts"] == ts:
-                    return msg
-        return None
-
-    def _m_chat_postMessage(self, p, call):
-        channel = p.get("channel")
-        if not channel:
-            return {"ok": False, "error": "channel_not_found"}
-        if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
-            return {"ok": False, "error": "no_text"}
-        msg = self._store_bot_message(channel, p.get("text", ""), thread_ts=p.get("thread_ts"),
-                                      blocks=p.get("blocks"))
-        return {"ok": True, "channel": channel, "ts": msg["ts"], "message": msg}
-
-    def _m_chat_update(self, p, call):
-        msg = self._find_message(p.get("channel", ""), p.get("ts", ""))
-        if msg is None:
-            return {"ok": False, "error": "message_not_found"}
-        with self._lock:
-            if "text" in p:
-                msg["text"] = p["text"]
-            if "blocks" in p:
-                msg["blocks"] = p["blocks"]
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"], "text": msg["text"],
-                "message": dict(msg)}
-
-    def _m_chat_postEphemeral(self, p, call):
-        if not p.get("channel") or not p.get("user"):
-            return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "message_ts": self.next_ts()}
-
-    def _m_chat_getPermalink(self, p, call):
-        ts = str(p.get("message_ts", "")).replace(".", "")
-        return {"ok": True, "channel": p.get("channel"),
-                "permalink": f"https://hokkaido-test.slack.com/archives/{p.get('channel')}/p{ts}"}
-
-    def _m_chat_startStream(self, p, call):
-        channel = p.get("channel")
-        if not channel or not p.get("thread_ts"):
-            return {"ok": False, "error": "invalid_arguments"}
-        msg = self._store_bot_message(channel, _stream_text(p), thread_ts=p["thread_ts"],
-                                      streaming=True)
-        return {"ok": True, "channel": channel, "ts": msg["ts"]}
-
-    def _m_chat_appendStream(self, p, call):
-        msg = self._find_message(p.get("channel", ""), p.get("ts", ""))
-        if msg is None or not msg.get("streaming"):
-            return {"ok": False, "error": "message_not_in_streaming_state"}
-        with self._lock:
-            msg["text"] += _stream_text(p)
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
-
-    def _m_chat_stopStream(self, p, call):
-        msg = self._find_message(p.get("channel", ""), p.get("ts", ""))
-        if msg is None or not msg.get("streaming"):
-            return {"ok": False, "error": "message_not_in_streaming_state"}
-        with self._lock:
-            msg["text"] += _stream_text(p)
-            if p.get("blocks"):
-                msg["blocks"] = p["blocks"]
-            msg["streaming"] = False
-        return {"ok": True, "channel": p["channel"], "ts": p["ts"], "message": dict(msg)}
-
-    def _m_reactions_add(self, p, call):
-        msg = self._find_message(p.get("channel", ""), p.get("timestamp", ""))
-        if msg is not None:
-            with self._lock:
-                msg.setdefault("reactions", []).append({"name": p.get("name"), "count": 1})
-        return {"ok": True}
-
-    def _view_response(self, p, view_id: str | None = None):
-        view = p.get("view")
-        if not isinstance(view, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        view_id = view_id or f"V{next(self._view_counter):06d}"
-        stored = {"id": view_id, "team_id": self.team_id, "hash": f"{time.time():.6f}.h",
-                  "private_metadata": "", "callback_id": "", **view}
-        with self._lock:
-            self._views[view_id] = stored
-        return {"ok": True, "view": stored}
-
-    def _m_views_open(self, p, call):
-        if not p.get("trigger_id"):
-            return {"ok": False, "error": "invalid_trigger_id"}
-        return self._view_response(p)
-
-    def _m_views_publish(self, p, call):
-        if not p.get("user_id"):
-            return {"ok": False, "error": "invalid_arguments"}
-        return self._view_response(p, f"VHOME{p['user_id']}")
-
-    def _m_views_update(self, p, call):
-        view_id = p.get("view_id")
-        if not view_id and not p.get("external_id"):
-            return {"ok": False, "error": "not_found"}
-        return self._view_response(p, view_id)
-
-    def _m_views_push(self, p, call):
-        return self._view_response(p)
-
-    def _m_conversations_replies(self, p, call):
-        channel, ts = p.get("channel"), p.get("ts")
-        msgs = self.messages(channel or "", ts) if channel and ts else []
-        if not msgs:
-            return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": msgs, "has_more": False,
-                "response_metadata": {"next_cursor": ""}}
-
-    def _m_conversations_members(self, p, call):
-        members = self._members.get(p.get("channel", ""))
-        if members is None:
-            return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
-
-    def _m_conversations_open(self, p, call):
-        users = p.get("users") or ""
-        if not users:
-            return {"ok": False, "error": "users_list_not_supplied"}
-        first = str(users).split(",")[0]
-        return {"ok": True, "channel": {"id": f"D{first}"}}
-
-    def _m_conversations_info(self, p, call):
-        channel = p.get("channel", "")
-        return {"ok": True, "channel": {"id": channel, "is_im": channel.startswith("D"),
-                                        "is_channel": channel.startswith("C")}}
-
-    def _m_users_info(self, p, call):
-        user = self._users.get(p.get("user", ""))
-        if user is None:
-            return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": user}
-
-    def _m_assistant_threads_setStatus(self, p, call):
-        if not p.get("channel_id") or not p.get("thread_ts"):
-            return {"ok": False, "error": "invalid_arguments"}
-        return {"ok": True}
-
-    _m_assistant_threads_setSuggestedPrompts = _m_assistant_threads_setStatus
-    _m_assistant_threads_setTitle = _m_assistant_threads_setStatus
-
 
 class _Handler(BaseHTTPRequestHandler):
     owner: SlackApiStandIn
@@ -483,11 +315,3 @@ class _Handler(BaseHTTPRequestHandler):
 def _flatten(query: dict[str, list[str]]) -> dict[str, Any]:
     return {k: (v[0] if len(v) == 1 else v) for k, v in query.items()}
 
-
-def _stream_text(params: dict[str, Any]) -> str:
-    """Text carried by a streaming call: `markdown_text` and/or `markdown_text` chunks."""
-    text = params.get("markdown_text") or ""
-    for chunk in params.get("chunks") or []:
-        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
-            text += chunk.get("text") or ""
-    return text
