@@ -260,6 +260,7 @@ def main(argv=None) -> int:
     ap.add_argument("--root", type=Path, default=REPO / "data" / "bench")
     ap.add_argument("--sweep", action="store_true")
     ap.add_argument("--skip-jsquad", action="store_true")
+    ap.add_argument("--skip-seed", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--distractors", type=int, default=5000)
     ap.add_argument("--scale", type=int, default=20000)
@@ -282,6 +283,8 @@ def main(argv=None) -> int:
             lists = candidate_lists(retriever, items)
             results["jsquad_sweep"] = [(m, p.describe()) for m, p in sweep("JSQuAD", lists, hit_sets(retriever, items, lists))[:10]]
 
+    if args.skip_seed:
+        return _write(results)
     hr(f"Seed set vs bundled knowledge base + >= {args.distractors} distractor chunks")
     seed_settings = build_seed(args.root, args.distractors)
     seed = load_qa(EVAL / "seed_qa.jsonl")
@@ -300,9 +303,14 @@ def main(argv=None) -> int:
         scale_settings = build_scale(args.root, seed_settings, args.scale)
         results["scale"] = latency_at_scale(scale_settings, seed, oos)
 
+    return _write(results)
+
+
+def _write(results: dict) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "retrieval.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"\nresults written to {RESULTS / 'retrieval.json'}")
+    path = RESULTS / "retrieval.json"
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nresults written to {path}")
     return 0
 
 

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
+# FAQ-sheet columns naming the document section an answer rests on.
+BASIS_KEYS = ("該当箇所", "根拠", "根拠箇所", "出典", "参照", "basis", "reference")
 
 
 def _page(value: Any) -> int | None:
@@ -61,6 +63,12 @@ class HybridRetriever(BaseRetriever):
     params: FusionParams = FusionParams()
     evidence_model: EvidenceModel = EvidenceModel()
     dedupe_threshold: float = 0.85
+    # At most this many passages of one source file in the top-k (backfilled when short), so one
+    # large FAQ sheet cannot crowd the primary documents out. Tuned by bench/retrieval.py.
+    max_per_source: int = 3
+    # FAQ rows that name their basis (a 該当箇所 / 根拠 column holding a section path) bring that
+    # section's chunk right after them, so answers rest on the primary document too.
+    expand_faq_basis: bool = True
 
     _handle: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -143,8 +151,11 @@ class HybridRetriever(BaseRetriever):
             texts.update({cid: (t, dict(m or {})) for cid, (t, m) in handle.get_chunks(missing).items()})
         score = dict(fused)
         kept = collapse_near_duplicates(
-            ((cid, split_heading(*texts[cid])) for cid in head if cid in texts), k,
+            ((cid, split_heading(*texts[cid])) for cid in head if cid in texts), len(head),
             self.dedupe_threshold)
+        if self.expand_faq_basis:
+            kept = self._expand_basis(handle, kept, texts, score, k)
+        kept = diversify(kept, lambda cid: str(texts[cid][1].get("source", "")), k, self.max_per_source)
         out = []
         for cid in kept:
             text, meta = texts[cid]
@@ -160,6 +171,56 @@ class HybridRetriever(BaseRetriever):
                 dense_score=dense_sim.get(cid),
                 bm25_score=bm25.get(cid),
             ))
+        return out
+
+    def _expand_basis(self, handle, kept: list[str], texts: dict, score: dict, k: int) -> list[str]:
+        wanted: dict[str, str] = {}  # faq chunk id -> basis section path
+        for cid in kept[:k]:
+            meta = texts[cid][1]
+            basis = next((str(meta[key]).strip() for key in BASIS_KEYS if meta.get(key)), "")
+            if basis and basis != meta.get("section"):
+                wanted[cid] = basis
+        if not wanted:
+            return kept
+        found = self._chunks_by_section(handle, sorted(set(wanted.values())))
+        if not found:
+            return kept
+        position = {cid: i for i, cid in enumerate(kept)}
+        out: list[str] = []
+        for cid in kept:
+            if cid in out:
+                continue
+            out.append(cid)
+            basis = wanted.get(cid)
+            candidates = [c for c in found.get(basis, []) if c[0] != cid]
+            if not candidates:
+                continue
+            # The basis chunk already ranked highest, else the first chunk of that section.
+            bid, btext, bmeta = min(candidates, key=lambda c: position.get(c[0], 10 ** 6))
+            if bid in out:
+                continue
+            texts.setdefault(bid, (btext, bmeta))
+            score[bid] = max(score.get(bid, 0.0), score.get(cid, 0.0) * 0.999)
+            out.append(bid)
+        return out
+
+    @staticmethod
+    def _chunks_by_section(handle, sections: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
+        getter = getattr(handle, "chunks_by_section", None)
+        if getter is not None:
+            return getter(sections)
+        collection = getattr(handle, "_collection", None)  # ingest has no public lookup yet
+        if collection is None:
+            return {}
+        try:
+            got = collection.get(where={"section": {"$in": sections}}, include=["documents", "metadatas"])
+        except Exception:
+            log.warning("basis lookup failed; answering without it", exc_info=True)
+            return {}
+        out: dict[str, list[tuple[str, str, dict]]] = {}
+        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            meta = dict(meta or {})
+            out.setdefault(str(meta.get("section")), []).append((cid, text, meta))
         return out
 
     def timed_search(self, query: str, **kw) -> tuple[list[Passage], float]:
@@ -185,6 +246,26 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [to_document(p) for p in self.search(query)]
+
+
+def diversify(ids: list[str], source_of, k: int, max_per_source: int) -> list[str]:
+    """Best-first ids, at most `max_per_source` per source; the skipped ones are appended (in
+    their order) when fewer than `k` remain."""
+    if max_per_source <= 0:
+        return ids[:k]
+    chosen, skipped, per = [], [], {}
+    for cid in ids:
+        src = source_of(cid)
+        if per.get(src, 0) < max_per_source:
+            per[src] = per.get(src, 0) + 1
+            chosen.append(cid)
+        else:
+            skipped.append(cid)
+        if len(chosen) >= k:
+            break
+    if len(chosen) < k:
+        chosen += skipped[: k - len(chosen)]
+    return chosen
 
 
 def to_document(p: Passage) -> Document:
