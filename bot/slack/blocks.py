@@ -33,7 +33,7 @@ MODE_NOTES = {
     "extractive": "📄 資料の該当箇所の抜粋です（AI による要約ではありません）。",
     "none": "⚠️ 資料から十分な根拠が見つかりませんでした。",
 }
-NOT_ANSWERED_HINT = "担当職員に確認を依頼する場合は「職員に相談する」を押してください。"
+NOT_ANSWERED_HINT = "このご相談は担当職員にもお知らせしました。職員からこのスレッドでご連絡します。"
 
 
 @dataclass
@@ -147,7 +147,10 @@ def action_blocks(result: ConsultResult) -> list[dict[str, Any]]:
             _button("👍 役に立った", ids.FEEDBACK_UP, feedback_value),
             _button("👎 役に立たなかった", ids.FEEDBACK_DOWN, feedback_value),
         ]
-    elements.append(_button("職員に相談する", ids.ESCALATE, str(result.case_id), style="primary"))
+    if result.answer.answered:   # a declined answer was already handed to staff by the service
+        elements.append(_button("職員に相談する", ids.ESCALATE, str(result.case_id), style="primary"))
+    if not elements:
+        return []
     return [{"type": "actions", "block_id": ids.ANSWER_ACTIONS_BLOCK, "elements": elements}]
 
 

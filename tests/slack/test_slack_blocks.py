@@ -69,7 +69,10 @@ def test_mode_labels():
     assert "資料の該当箇所の抜粋" in extractive.blocks[0]["elements"][0]["text"]
     declined = blocks.answer_messages(result(answered=False, mode="none", sources=[]))[0]
     text = all_text(declined.blocks)
-    assert "十分な根拠が見つかりませんでした" in text and "職員に相談する" in text
+    assert "十分な根拠が見つかりませんでした" in text and "担当職員にもお知らせしました" in text
+    # already handed to staff by the consultation service: no escalation button, feedback stays
+    actions = [b for b in declined.blocks if b["type"] == "actions"][0]
+    assert {e["action_id"] for e in actions["elements"]} == {ids.FEEDBACK_UP, ids.FEEDBACK_DOWN}
 
 
 def test_no_buttons_without_a_logged_case():

@@ -235,3 +235,20 @@ def test_new_message_in_a_resolved_thread_reopens_and_tells_staff(indexed_settin
     case = bot.services.store.get_case(case_id)
     assert case.status != "resolved" and case.turn_count == 2
     assert case.ref in str(card.params)
+
+
+def test_question_the_documents_cannot_answer_goes_to_staff(indexed_settings, slack_api, start_bot):
+    from tests.slack.conftest import slack_env
+
+    bot = start_bot(indexed_settings(**slack_env(slack_api, CONSULT_STAFF_CHANNEL="CSTAFF")))
+    ev = mention_event("来週の札幌の天気と、おすすめのラーメン店を教えてください。", channel="C111")
+    bot.deliver.post_event(event_callback(ev))
+    reply = bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == ev["ts"],
+                               timeout=60)
+    card = bot.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "CSTAFF",
+                              timeout=10)
+    bot.idle()
+    assert "担当職員にもお知らせしました" in block_text(reply.params)
+    case = bot.services.store.cases_for_requester(OFFICER)[0]
+    assert case.status == "needs_staff" and case.escalation_reason == "not_answered"
+    assert case.ref in str(card.params)
