@@ -39,11 +39,14 @@ def source_line(n: int, p) -> str:
     return f"  [{n}] {where} — {p.source}"
 
 
+def render_sources(answer: Answer) -> str:
+    if not answer.sources:
+        return ""
+    return "\n".join(["", "出典:"] + [source_line(i, p) for i, p in enumerate(answer.sources, start=1)])
+
+
 def render_text(answer: Answer) -> str:
-    lines = [answer.text]
-    if answer.sources:
-        lines += ["", "出典:"] + [source_line(i, p) for i, p in enumerate(answer.sources, start=1)]
-    return "\n".join(lines)
+    return answer.text + render_sources(answer)
 
 
 def answer_json(question: str, answer: Answer, case_id) -> dict:
@@ -59,12 +62,12 @@ def answer_json(question: str, answer: Answer, case_id) -> dict:
     }
 
 
-def _consult(services, question: str, kind: str, session: str, user: str):
+def _consult(services, question: str, kind: str, session: str, user: str, on_token=None):
     return services.consultation.consult(Inquiry(
         question=question,
         conversation=Conversation(kind=kind, thread_ts=session),
         requester=Requester(user_id=f"{kind}:{user}" if kind == "console" else f"cli:{user}"),
-    ))
+    ), on_token=on_token)
 
 
 def _set_k(services, k: int | None) -> None:
@@ -129,11 +132,27 @@ def chat(ctx: typer.Context,
             break
         if not interactive:
             typer.echo(f"\n質問> {_masked_question(question)}")
-        result = _consult(services, question, "console", session, user)
+        streamed: list[str] = []
+
+        def on_token(piece: str) -> None:
+            if not streamed:
+                typer.echo("")
+            streamed.append(piece)
+            typer.echo(piece, nl=False)
+
+        stream = interactive and services.answerer.streaming
+        result = _consult(services, question, "console", session, user, on_token if stream else None)
+        if streamed:
+            typer.echo("")
         if result.pii_kinds:
             typer.echo(PII_NOTICE)
         typer.echo("")
-        typer.echo(render_text(result.answer))
+        if streamed and "".join(streamed).strip() == result.answer.text.strip():
+            typer.echo(render_sources(result.answer).lstrip("\n"))
+        else:
+            if streamed:
+                typer.echo("（確認の結果、上の下書きを次の回答に差し替えます）")
+            typer.echo(render_text(result.answer))
         if result.case_ref:
             typer.echo(f"（相談番号: {result.case_ref}）")
     typer.echo("\nご利用ありがとうございました。")

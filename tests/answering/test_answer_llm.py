@@ -152,3 +152,15 @@ def test_personal_data_is_masked_before_reaching_the_llm(llm_settings, openai_se
     for mask in MASKS.values():
         assert mask in sent
     assert result.answer.mode == "llm" and result.case_id is not None
+
+
+def test_azure_settings_use_the_deployment(indexed_settings, make_answerer, openai_server):
+    openai_server.script("協力隊専用ポータルサイトを開設しています[1]。")
+    settings = indexed_settings(AZURE_OPENAI_ENDPOINT=openai_server.root_url,
+                                AZURE_OPENAI_API_KEY="azure-test-key",
+                                AZURE_OPENAI_DEPLOYMENT="consult-dep", CONSULT_LLM_MAX_RETRIES="0")
+    answer = make_answerer(settings).answer(QUESTION, [])
+    assert answer.mode == "llm" and answer.model == "azure:consult-dep"
+    request = openai_server.chat_requests[0]
+    assert request.path == "/openai/deployments/consult-dep/chat/completions"
+    assert request.headers["api-key"] == "azure-test-key"

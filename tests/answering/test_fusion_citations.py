@@ -96,3 +96,12 @@ def test_coverage_and_evidence_model_are_monotone():
     m = EvidenceModel()
     assert m.score(0.9, 1.0) > m.score(0.8, 1.0) > m.score(0.8, 0.0)
     assert 0.0 <= m.score(0.0, 0.0) <= m.score(1.0, 1.0) <= 1.0
+
+
+def test_diversify_caps_one_source_and_backfills():
+    from bot.answering.retriever import diversify
+
+    src = {"f1": "faq", "f2": "faq", "f3": "faq", "s1": "strategy", "f4": "faq"}
+    assert diversify(list(src), src.get, k=4, max_per_source=2) == ["f1", "f2", "s1", "f3"]
+    assert diversify(list(src), src.get, k=3, max_per_source=0) == ["f1", "f2", "f3"]
+    assert diversify(["f1", "f2"], src.get, k=5, max_per_source=1) == ["f1", "f2"]

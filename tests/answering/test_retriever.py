@@ -121,3 +121,15 @@ def test_eval_command_json_contract(indexed_settings, tmp_path):
     bad.write_text('{"question": "x"}\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", str(bad)], env=env)
     assert result.exit_code == 1
+
+
+def test_faq_row_brings_its_basis_section(retriever):
+    passages = retriever.search("DXのアドバイザーに来てもらう費用は町の負担になりますか？", k=5)
+    faq = next(i for i, p in enumerate(passages) if p.doc_type == "faq" and "アドバイザー" in p.text)
+    basis = passages[faq + 1]
+    assert basis.doc_type == "strategy"
+    assert basis.section.endswith("(2) 市町村のデジタル化の支援")
+    assert "専門的知識を有するアドバイザーを道が確保し" in basis.text
+    without = HybridRetriever.from_settings(retriever.settings, expand_faq_basis=False).search(
+        "DXのアドバイザーに来てもらう費用は町の負担になりますか？", k=5)
+    assert [p.chunk_id for p in without] != [p.chunk_id for p in passages]
