@@ -118,6 +118,15 @@ def parse_message(body: Mapping[str, Any], bot_user_id: str | None,
     )
 
 
+def is_bare_mention(body: Mapping[str, Any], bot_user_id: str | None) -> bool:
+    """An app_mention by a person that carries no question (just "@bot")."""
+    event = body.get("event") or {}
+    if event.get("type") != "app_mention" or event.get("bot_id") or not event.get("user"):
+        return False
+    text, _ = strip_mentions(event.get("text") or "", bot_user_id)
+    return not text and event.get("user") != bot_user_id
+
+
 def parse_command(command: Mapping[str, Any]) -> IncomingCommand:
     return IncomingCommand(
         team=command.get("team_id") or "", channel=command.get("channel_id") or "",

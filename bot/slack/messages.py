@@ -18,7 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
-from bot.slack.incoming import IncomingMessage, parse_message
+from bot.slack import blocks
+from bot.slack.incoming import IncomingMessage, is_bare_mention, parse_message
 from bot.slack.responder import ReplyTarget, Responder
 from bot.slack.worker import Worker
 
@@ -37,6 +38,8 @@ def register(app: App, services: Services, worker: Worker) -> None:
     def on_mention(body: dict, context: BoltContext, client: WebClient) -> None:
         msg = parse_message(body, context.bot_user_id, context.bot_id)
         if msg is None:
+            if is_bare_mention(body, context.bot_user_id):
+                worker.submit("bare_mention", ask_for_question, client, body["event"])
             return
         worker.submit("app_mention", answer, client, msg)
 
@@ -60,6 +63,11 @@ def register(app: App, services: Services, worker: Worker) -> None:
         if has_consultation(services, msg) or \
                 bot_answered_in_thread(client, msg.channel, msg.root_ts, bot_user_id, bot_id):
             answer(client, msg)
+
+
+def ask_for_question(client: WebClient, event: dict) -> None:
+    client.chat_postEphemeral(channel=event["channel"], user=event["user"],
+                              thread_ts=event.get("thread_ts"), text=blocks.BARE_MENTION_TEXT)
 
 
 def has_consultation(services: Services, msg: IncomingMessage) -> bool:

@@ -182,3 +182,13 @@ def test_rate_limited_post_is_retried(bot):
     statuses = [c.status for c in bot.slack.calls("chat.postMessage")]
     assert statuses == [429, 200]
     assert len(answers_in(bot.slack, "C111", ev["ts"])) == 1
+
+
+def test_bare_mention_asks_for_the_question(bot):
+    ev = mention_event("", channel="C111")
+    assert bot.deliver.post_event(event_callback(ev)).status == 200
+    hint = bot.slack.wait_for("chat.postEphemeral", timeout=10)
+    bot.idle()
+    assert hint.params["user"] == OFFICER and "ご質問を書いてください" in hint.params["text"]
+    assert bot.slack.calls("chat.postMessage") == []
+    assert bot.services.store.cases_for_requester(OFFICER) == []
