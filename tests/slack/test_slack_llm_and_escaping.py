@@ -121,3 +121,19 @@ def test_missing_knowledge_base_gets_a_polite_reply(make_settings, slack_api, st
     card = bot.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "CSTAFF",
                               timeout=10)                        # and staff were told
     assert case.ref in str(card.params)
+
+
+def test_streamed_draft_without_citations_is_replaced_by_the_extractive_answer(llm_bot,
+                                                                               openai_server):
+    openai_server.script(Reply("根拠を示さない回答です。きっと大丈夫です。", chunk_size=4))
+    ev = mention_event(QUESTION, channel="C111")
+    llm_bot.deliver.post_event(event_callback(ev))
+    update = llm_bot.slack.wait_for("chat.update", timeout=60)
+    llm_bot.idle()
+    stream_ts = llm_bot.slack.calls("chat.startStream")[0].response["ts"]
+    assert update.params["ts"] == stream_ts and update.params["channel"] == "C111"
+    text = block_text(update.params)
+    assert "資料の該当箇所の抜粋" in text and "*出典*" in text
+    assert "きっと大丈夫" not in text
+    final = llm_bot.slack.messages("C111", ev["ts"])[-1]
+    assert final["ts"] == stream_ts and "きっと大丈夫" not in str(final["blocks"])
