@@ -27,9 +27,13 @@ def _refresh_index(settings) -> None:
         # Another ingest is running: answer from the index as it is.
         print(f"索引の更新をスキップしました: {exc}", file=sys.stderr)
         return
-    print(f"索引を確認しました: {report.summary_line()}", file=sys.stderr)
-    for failure in report.failed:
-        print(f"  ✗ {failure['path']}: {failure['error']}", file=sys.stderr)
+    print(f"索引を確認しました: チャンク 追加 {report.chunks_added} / 変更なし {report.chunks_skipped}"
+          f" / 削除 {report.chunks_deleted}（合計 {report.chunks_total}、{report.elapsed_s:.1f} 秒）",
+          file=sys.stderr)
+    if report.failed:
+        print("読み込めなかったファイルがあります（以前の内容は残しています）:", file=sys.stderr)
+        for failure in report.failed:
+            print(f"  ✗ {failure['path']}: {failure['error']}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +57,7 @@ def register(app: typer.Typer) -> None:
 
             serve(settings, services, http=http, port=port or settings.http_port)
             return
-        from bot.cli.ask_cmd import run_chat
+        from bot.cli.ask_cmd import chat
 
         print(NOT_CONFIGURED, file=sys.stderr)
-        run_chat(services, sys.stdin, sys.stdout)
+        chat(ctx, k=5)

@@ -11,12 +11,10 @@ runner = CliRunner()
 
 
 def _command_paths(group, prefix=()):
-    import click
-
     for name, command in group.commands.items():
         path = (*prefix, name)
         yield path
-        if isinstance(command, click.Group):
+        if getattr(command, "commands", None):
             yield from _command_paths(command, path)
 
 
