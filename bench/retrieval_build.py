@@ -2,12 +2,12 @@
 data dir and reused; a second run only checks that nothing changed).
 
 - jsquad: the JSQuAD test split as a knowledge folder (bench/jsquad_to_kb.py), real embeddings.
-- seed:   the bundled knowledge base + >= 5,000 distractor chunks from ../shared/corpora (city
-          newsletters, support-programme records, statutes), real embeddings.
-- scale:  the seed index's texts + more statutes up to >= 20,000 chunks. BM25 indexes every real
-          text. Dense vectors: chunks already embedded for `seed` reuse their real vectors (the
-          embedding cache is copied); the extra filler chunks get REAL VECTORS OF THE SEED
-          DISTRACTORS, REPEATED WITH SMALL RANDOM PERTURBATIONS (not their own embeddings).
+- seed:   the bundled knowledge base + >= 5,000 distractor chunks from ../shared/corpora (JSQuAD
+          Wikipedia paragraphs, support-programme records, city newsletters), real embeddings.
+- scale:  bundled KB + JSQuAD + newsletters + programme records + statutes, >= 20,000 chunks. BM25
+          indexes every real text. Dense vectors: texts already embedded for `jsquad`/`seed` keep
+          their real vectors (caches merged); the other filler chunks get REAL VECTORS OF JSQUAD
+          PARAGRAPHS, REPEATED WITH SMALL RANDOM PERTURBATIONS (not their own embeddings).
 """
 
 from __future__ import annotations
@@ -81,17 +81,55 @@ def law_docs():
             yield f"laws/{law['law_id']}.txt", f"{law['title']}\n\n{text}\n"
 
 
+def count_chunks(path: Path, source: str) -> int:
+    """Chunks the ingest chunker makes of one file (no embedding)."""
+    from ingest.chunks import document_chunks
+    from ingest.loaders import load_file
+
+    return len(document_chunks(load_file(path), source))
+
+
 def fill(kb: Path, sub: str, target_chunks: int, sources, skip: set[str] = frozenset()) -> int:
-    """Write documents under kb/sub until about `target_chunks` chunks' worth of text."""
-    chars = 0
+    """Write documents under kb/sub until they make `target_chunks` chunks (counted with the real
+    chunker); remove files of kb/sub that are not part of the selection. Returns the chunk count."""
+    keep: set[Path] = set()
+    chunks = 0
     for gen in sources:
         for name, text in gen:
+            if chunks >= target_chunks:
+                break
             if name in skip:
                 continue
-            if chars / CHARS_PER_CHUNK >= target_chunks:
-                return chars
-            chars += _write(kb / sub / name, text)
-    return chars
+            path = kb / sub / name
+            _write(path, text)
+            keep.add(path)
+            chunks += count_chunks(path, f"{sub}/{name}")
+    for path in (kb / sub).rglob("*.txt"):
+        if path not in keep:
+            path.unlink()
+    return chunks
+
+
+def merge_cache(src: Path, dst: Path) -> None:
+    """Copy embedding-cache rows (real vectors keyed by text hash) from one data dir to another."""
+    if not src.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists():
+        shutil.copy2(src, dst)
+        return
+    con = sqlite3.connect(dst)
+    try:
+        con.execute("ATTACH DATABASE ? AS other", (str(src),))
+        con.execute("INSERT OR IGNORE INTO embedding_cache SELECT * FROM other.embedding_cache")
+        con.commit()
+    finally:
+        con.close()
+
+
+def jsquad_docs(root: Path):
+    for path in sorted((root / "jsquad" / "kb").glob("*.txt")):
+        yield f"jsquad/{path.name}", path.read_text(encoding="utf-8")
 
 
 def ingest(settings, embeddings: Embeddings | None = None):
@@ -118,11 +156,18 @@ def build_jsquad(root: Path):
 
 
 def build_seed(root: Path, distractor_chunks: int):
+    """Bundled KB + distractors: JSQuAD paragraphs (embedded already for the JSQuAD run: reused
+    through the cache), support-programme records, then newsletter articles up to the target."""
     kb = root / "seed" / "kb"
     for sub in ("strategy", "faq"):
         shutil.copytree(BUNDLED_KB / sub, kb / sub, dirs_exist_ok=True)
-    if not (kb / "distractors").exists():
-        fill(kb, "distractors", int(distractor_chunks * 1.1), [bulletin_docs(), program_docs(), law_docs()])
+    marker = root / "seed" / f"distractors-{distractor_chunks}.done"
+    if not marker.exists():
+        n = fill(kb, "distractors", distractor_chunks,
+                 [jsquad_docs(root), program_docs(), bulletin_docs()])
+        marker.write_text(str(n), encoding="utf-8")
+    merge_cache(root / "jsquad" / "data" / "cache" / "embeddings.sqlite3",
+                root / "seed" / "data" / "cache" / "embeddings.sqlite3")
     settings = settings_for(root / "seed" / "data", kb)
     ingest(settings)
     return settings
@@ -152,30 +197,33 @@ class PerturbedPool(Embeddings):
         raise RuntimeError("the filler embeddings never embed queries")
 
 
-def distractor_vectors(seed_settings) -> np.ndarray:
+def pool_vectors(settings) -> np.ndarray:
     from ingest.store import chroma_client, collection_name
 
-    col = chroma_client(seed_settings).get_collection(collection_name("multilingual-e5-small"))
-    got = col.get(where={"doc_type": "other"}, include=["embeddings"])
+    col = chroma_client(settings).get_collection(collection_name("multilingual-e5-small"))
+    got = col.get(include=["embeddings"])
     return np.asarray(got["embeddings"], dtype=np.float32)
 
 
-def build_scale(root: Path, seed_settings, total_chunks: int):
+def build_scale(root: Path, total_chunks: int):
+    """Bundled KB + JSQuAD + newsletters + programme records + statutes up to `total_chunks`.
+    Real vectors for every text already embedded (bundled KB, JSQuAD, seed distractors: merged
+    caches); the rest get real JSQuAD vectors repeated with small random perturbations."""
     kb = root / "scale" / "kb"
-    seed_kb = seed_settings.knowledge_dir
     data = root / "scale" / "data"
-    if not kb.exists():
-        shutil.copytree(seed_kb, kb)
-        existing = {p.relative_to(kb / "distractors").as_posix()
-                    for p in (kb / "distractors").rglob("*.txt")}
-        have = sum(p.stat().st_size for p in kb.rglob("*.txt")) / 3  # ~3 bytes per character
-        need = total_chunks * 1.08 - have / CHARS_PER_CHUNK
-        fill(kb, "filler", int(need), [law_docs(), bulletin_docs()], skip=existing)
-        # Real vectors of every seed chunk are reused through the embedding cache.
-        (data / "cache").mkdir(parents=True, exist_ok=True)
-        shutil.copy2(seed_settings.cache_dir / "embeddings.sqlite3", data / "cache" / "embeddings.sqlite3")
+    for sub in ("strategy", "faq"):
+        shutil.copytree(BUNDLED_KB / sub, kb / sub, dirs_exist_ok=True)
+    marker = root / "scale" / f"filler-{total_chunks}.done"
+    if not marker.exists():
+        n = fill(kb, "filler", total_chunks - 60,
+                 [jsquad_docs(root), program_docs(), bulletin_docs(), law_docs()])
+        marker.write_text(str(n), encoding="utf-8")
+    for other in ("jsquad", "seed"):
+        merge_cache(root / other / "data" / "cache" / "embeddings.sqlite3",
+                    data / "cache" / "embeddings.sqlite3")
+    jsquad = settings_for(root / "jsquad" / "data", root / "jsquad" / "kb")
     settings = settings_for(data, kb)
-    ingest(settings, embeddings=PerturbedPool(distractor_vectors(seed_settings)))
+    ingest(settings, embeddings=PerturbedPool(pool_vectors(jsquad)))
     return settings
 
 
@@ -191,9 +239,10 @@ def main(argv=None):
     only = set(args.only.split(","))
     if "jsquad" in only:
         build_jsquad(args.root)
-    seed = build_seed(args.root, args.distractors) if {"seed", "scale"} & only else None
+    if "seed" in only:
+        build_seed(args.root, args.distractors)
     if "scale" in only:
-        build_scale(args.root, seed, args.scale)
+        build_scale(args.root, args.scale)
 
 
 if __name__ == "__main__":

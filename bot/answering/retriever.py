@@ -129,9 +129,10 @@ class HybridRetriever(BaseRetriever):
                 lexical = handle.lexical_search(query, n, doc_type)
         except IndexMissing as exc:
             raise KnowledgeBaseMissing(str(exc)) from exc
-        return self._assemble(handle, dense, lexical, k, mode)
+        return self._assemble(handle, dense, lexical, k, mode, doc_type)
 
-    def _assemble(self, handle, dense: list, lexical: list, k: int, mode: str) -> list[Passage]:
+    def _assemble(self, handle, dense: list, lexical: list, k: int, mode: str,
+                  doc_type: str | None = None) -> list[Passage]:
         dense_ids = [row[0] for row in dense]
         dense_sim = {row[0]: float(row[1]) for row in dense}
         bm25 = {cid: float(score) for cid, score in lexical}
@@ -154,7 +155,7 @@ class HybridRetriever(BaseRetriever):
             ((cid, split_heading(*texts[cid])) for cid in head if cid in texts), len(head),
             self.dedupe_threshold)
         if self.expand_faq_basis:
-            kept = self._expand_basis(handle, kept, texts, score, k)
+            kept = self._expand_basis(handle, kept, texts, score, k, doc_type)
         kept = diversify(kept, lambda cid: str(texts[cid][1].get("source", "")), k, self.max_per_source)
         out = []
         for cid in kept:
@@ -173,7 +174,8 @@ class HybridRetriever(BaseRetriever):
             ))
         return out
 
-    def _expand_basis(self, handle, kept: list[str], texts: dict, score: dict, k: int) -> list[str]:
+    def _expand_basis(self, handle, kept: list[str], texts: dict, score: dict, k: int,
+                      doc_type: str | None = None) -> list[str]:
         wanted: dict[str, str] = {}  # faq chunk id -> basis section path
         for cid in kept[:k]:
             meta = texts[cid][1]
@@ -192,7 +194,8 @@ class HybridRetriever(BaseRetriever):
                 continue
             out.append(cid)
             basis = wanted.get(cid)
-            candidates = [c for c in found.get(basis, []) if c[0] != cid]
+            candidates = [c for c in found.get(basis, []) if c[0] != cid and
+                          (doc_type is None or c[2].get("doc_type") == doc_type)]
             if not candidates:
                 continue
             # The basis chunk already ranked highest, else the first chunk of that section.
