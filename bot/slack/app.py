@@ -29,7 +29,14 @@ log = logging.getLogger(__name__)
 
 # Bolt runs acks and quick listener bodies here; slow work goes to the Worker pool.
 BOLT_EXECUTOR_THREADS = 16
-CONSULT_WORKERS = 8
+# Extractive answers are CPU-bound (retrieval, sentence selection): a few threads suffice and
+# leave the interpreter to the acknowledgements. LLM answers mostly wait on the network.
+EXTRACTIVE_WORKERS = 6
+LLM_WORKERS = 12
+
+
+def consult_workers(settings: Settings) -> int:
+    return LLM_WORKERS if settings.llm_configured else EXTRACTIVE_WORKERS
 
 
 class ConsultApp(App):
@@ -74,7 +81,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         logger=logging.getLogger("slack_bolt.App"),
         name="consult",
     )
-    app.worker = worker or Worker(CONSULT_WORKERS)
+    app.worker = worker or Worker(consult_workers(settings))
     worker = app.worker
     messages.register(app, services, worker)
     commands.register(app, services, worker)
