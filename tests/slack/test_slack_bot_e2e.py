@@ -192,3 +192,23 @@ def test_bare_mention_asks_for_the_question(bot):
     assert hint.params["user"] == OFFICER and "ご質問を書いてください" in hint.params["text"]
     assert bot.slack.calls("chat.postMessage") == []
     assert bot.services.store.cases_for_requester(OFFICER) == []
+
+
+def test_concurrent_deliveries_are_all_acked_fast_and_answered_once(bot):
+    from concurrent.futures import ThreadPoolExecutor
+
+    payloads = [event_callback(mention_event(f"{QUESTION}（{i}）", channel=f"CC{i:02d}"))
+                for i in range(20)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        first = list(pool.map(bot.deliver.post_event, payloads))
+        retried = list(pool.map(lambda p: bot.deliver.post_event(p, retry_num=1), payloads))
+    assert all(r.status == 200 for r in first + retried)
+    assert max(r.elapsed for r in first + retried) < 3.0          # Slack's limit, under load
+    for p in payloads:
+        bot.slack.wait_for("chat.postMessage", lambda c, p=p: c.params.get("thread_ts") ==
+                           p["event"]["ts"], timeout=120)
+    bot.idle(120)
+    for p in payloads:
+        assert len(answers_in(bot.slack, p["event"]["channel"], p["event"]["ts"])) == 1
+    cases = [c for c in bot.services.store.list_cases(limit=1000) if c.channel.startswith("CC")]
+    assert len(cases) == 20 and all(c.turn_count == 1 for c in cases)
