@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
-from bot.slack import blocks
+from bot.slack import blocks, ids
 from bot.slack.incoming import IncomingMessage, parse_message
 from bot.slack.responder import ReplyTarget, Responder
 from bot.slack.worker import Worker
@@ -80,6 +80,6 @@ def _status_or_reaction(client: WebClient, target: ReplyTarget, set_status: SetS
                      exc.response.get("error") if exc.response is not None else exc)
             if target.react_ts:
                 client.reactions_add(channel=target.channel, timestamp=target.react_ts,
-                                     name="eyes")
+                                     name=ids.WORKING_REACTION)
 
     return show

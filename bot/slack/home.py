@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timezone, timedelta
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.services import Services
@@ -21,7 +21,7 @@ RECENT_CASES = 20
 
 def register(app: App, services: Services, worker: Worker) -> None:
     @app.event("app_home_opened")
-    def on_home_opened(event: dict, client: WebClient, context: BoltContext) -> None:
+    def on_home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event.get("user")
