@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -24,7 +23,6 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 2 * 1024 * 1024
-ACK_SWITCH_INTERVAL_S = 0.001
 
 
 class SlackHTTPServer(ThreadingHTTPServer):
@@ -113,9 +111,6 @@ def serve(settings: Settings, services: Services, *, http: bool, port: int | Non
     from bot.slack.app import build_app
 
     check_slack_settings(settings, http=http)
-    # Hand the interpreter over more often, so the few milliseconds an acknowledgement needs are
-    # not queued behind CPU-bound consultations in the worker threads (Slack's 3 s limit).
-    sys.setswitchinterval(ACK_SWITCH_INTERVAL_S)
     app = build_app(settings, services)
     stop = threading.Event()
 
