@@ -152,6 +152,15 @@ def main() -> int:
                 slack.wait_for("chat.postMessage", answered_in(slack, f"CWARM{i}", warm["event"]["ts"]),
                                timeout=180)
 
+            solo = []                                       # context: one question alone
+            for i in range(3):
+                one = event_callback(mention_event(questions(3)[i], channel=f"CSOLO{i}"))
+                sent = time.monotonic()
+                clients[0].post_event(one)
+                call = slack.wait_for("chat.postMessage",
+                                      answered_in(slack, f"CSOLO{i}", one["event"]["ts"]), timeout=180)
+                solo.append((call.at - sent) * 1000)
+
             run_id = f"{int(time.time())}"
             for i in range(args.n):
                 slack.add_user(f"WB{i:03d}", real_name=f"職員 {i:03d}")
@@ -189,6 +198,8 @@ def main() -> int:
             print(f"retry ack        p50 {pct(retry_acks, 50):7.1f} ms   p99 {pct(retry_acks, 99):7.1f} ms")
             print(f"answer posted    p50 {pct(tta, 50):7.0f} ms   p95 {pct(tta, 95):7.0f} ms   "
                   f"max {max(tta):7.0f} ms   mean {statistics.mean(tta):7.0f} ms")
+            print(f"one question alone (3 runs, before the burst): answer posted median "
+                  f"{statistics.median(solo):.0f} ms   (machine load {open('/proc/loadavg').read().split()[0]})")
             print(f"threads answered {len(threads)}/{args.n}   consultations logged {len(cases)}   "
                   f"turns {turns}   duplicate answers after {args.n} retries: {duplicates}")
             store.close()
