@@ -45,13 +45,15 @@ def register(app: App, services: Services, worker: Worker) -> None:
         msg = parse_message(body, context.bot_user_id, context.bot_id)
         if msg is None:
             return
-        worker.submit("assistant_message", answer, client, msg, set_status)
-
-    def answer(client: WebClient, msg: IncomingMessage, set_status: SetStatus) -> None:
         target = ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts,
                              user=msg.user, react_ts=msg.ts)
-        responder.respond(client, msg.text, target, dedupe_key=msg.dedupe_key,
-                          set_status=_status_or_reaction(client, target, set_status))
+        status = _status_or_reaction(client, target, set_status)
+        responder.show_working(client, target, status)       # at once, after the ack
+        worker.submit("assistant_message", answer, client, msg, target, status)
+
+    def answer(client: WebClient, msg: IncomingMessage, target: ReplyTarget, status) -> None:
+        responder.respond(client, msg.text, target, dedupe_key=msg.dedupe_key, set_status=status,
+                          working_shown=True)
 
     app.use(assistant)
 

@@ -29,10 +29,14 @@ log = logging.getLogger(__name__)
 def register(app: App, services: Services, worker: Worker) -> None:
     responder = Responder(services)
 
-    def answer(client: WebClient, msg: IncomingMessage) -> None:
-        target = ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts,
-                             user=msg.user, react_ts=msg.ts)
-        responder.respond(client, msg.text, target, dedupe_key=msg.dedupe_key)
+    def start(client: WebClient, msg: IncomingMessage, label: str) -> None:
+        """Show 👀 at once (after the ack), then consult in the worker pool."""
+        responder.show_working(client, target_of(msg))
+        worker.submit(label, answer, client, msg, True)
+
+    def answer(client: WebClient, msg: IncomingMessage, working_shown: bool = False) -> None:
+        responder.respond(client, msg.text, target_of(msg), dedupe_key=msg.dedupe_key,
+                          working_shown=working_shown)
 
     @app.event("app_mention")
     def on_mention(body: dict, context: BoltContext, client: WebClient) -> None:
@@ -41,7 +45,7 @@ def register(app: App, services: Services, worker: Worker) -> None:
             if is_bare_mention(body, context.bot_user_id):
                 worker.submit("bare_mention", ask_for_question, client, body["event"])
             return
-        worker.submit("app_mention", answer, client, msg)
+        start(client, msg, "app_mention")
 
     @app.event("message")
     def on_message(body: dict, context: BoltContext, client: WebClient) -> None:
@@ -51,7 +55,7 @@ def register(app: App, services: Services, worker: Worker) -> None:
         if msg.is_dm:
             if msg.in_thread:
                 return          # assistant.py owns DM threads (Bolt's Assistant middleware)
-            worker.submit("dm", answer, client, msg)
+            start(client, msg, "dm")
             return
         if msg.mentions_bot or not msg.in_thread:
             return              # mentions arrive as app_mention; plain channel chatter is not ours
@@ -65,6 +69,11 @@ def register(app: App, services: Services, worker: Worker) -> None:
             answer(client, msg)
 
 
+def target_of(msg: IncomingMessage) -> ReplyTarget:
+    return ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts, user=msg.user,
+                       react_ts=msg.ts)
+
+
 def ask_for_question(client: WebClient, event: dict) -> None:
     client.chat_postEphemeral(channel=event["channel"], user=event["user"],
                               thread_ts=event.get("thread_ts"), text=blocks.BARE_MENTION_TEXT)
@@ -72,9 +81,8 @@ def ask_for_question(client: WebClient, event: dict) -> None:
 
 def has_consultation(services: Services, msg: IncomingMessage) -> bool:
     """The thread already holds a logged consultation (shared by every replica via the DB)."""
-    target = ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts, user=msg.user)
     try:
-        return services.store.find_case(target.conversation) is not None
+        return services.store.find_case(target_of(msg).conversation) is not None
     except Exception:
         log.exception("Looking up the thread's consultation failed; asking Slack instead")
         return False

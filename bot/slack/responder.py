@@ -51,10 +51,13 @@ class Responder:
 
     # ------------------------------------------------------------------ public
     def respond(self, client: WebClient, question: str, target: ReplyTarget, *,
-                dedupe_key: str | None, set_status: Callable[[str], Any] | None = None
-                ) -> ConsultResult | None:
-        """Consult and post the answer into the target thread. Returns the result (None on error)."""
-        self._show_working(client, target, set_status)
+                dedupe_key: str | None, set_status: Callable[[str], Any] | None = None,
+                working_shown: bool = False) -> ConsultResult | None:
+        """Consult and post the answer into the target thread. Returns the result (None on error).
+
+        `working_shown`: the listener already showed 👀 / the status (see `show_working`)."""
+        if not working_shown:
+            self.show_working(client, target, set_status)
         inquiry = Inquiry(question=question, conversation=target.conversation,
                           requester=Requester(user_id=target.user,
                                               display_name=self._display_name(client, target.user)),
@@ -109,8 +112,10 @@ class Responder:
     def _streaming(self) -> bool:
         return bool(getattr(self.services.answerer, "streaming", False))
 
-    def _show_working(self, client: WebClient, target: ReplyTarget,
-                      set_status: Callable[[str], Any] | None) -> None:
+    def show_working(self, client: WebClient, target: ReplyTarget,
+                     set_status: Callable[[str], Any] | None = None) -> None:
+        """👀 on the officer's message, or the assistant status. Called right after the ack, so the
+        officer sees that work started even while the question waits for a free worker."""
         try:
             if set_status is not None:
                 set_status(blocks.WORKING_STATUS)
