@@ -178,6 +178,10 @@ def main() -> int:
                                       timeout=max(1.0, deadline - time.monotonic()))
                 tta.append((call.at - sent) * 1000)
 
+            reacted = {c.params.get("timestamp"): c.at for c in slack.ok_calls("reactions.add")}
+            to_eyes = [(reacted[p["event"]["ts"]] - sent) * 1000
+                       for (sent, _, _), p in zip(results, payloads) if p["event"]["ts"] in reacted]
+
             retries = send_all(clients, payloads, retry=True)
             bad += [s for _, _, s in retries if s != 200]
             retry_acks = [e * 1000 for _, e, _ in retries]
@@ -196,6 +200,9 @@ def main() -> int:
             print(f"ack latency      p50 {pct(acks, 50):7.1f} ms   p99 {pct(acks, 99):7.1f} ms   "
                   f"max {max(acks):7.1f} ms   (target p99 < 300 ms)   non-200: {len(bad)}")
             print(f"retry ack        p50 {pct(retry_acks, 50):7.1f} ms   p99 {pct(retry_acks, 99):7.1f} ms")
+            if to_eyes:
+                print(f"👀 reaction      p50 {pct(to_eyes, 50):7.0f} ms   p95 {pct(to_eyes, 95):7.0f} ms   "
+                      f"({len(to_eyes)}/{args.n} threads)")
             print(f"answer posted    p50 {pct(tta, 50):7.0f} ms   p95 {pct(tta, 95):7.0f} ms   "
                   f"max {max(tta):7.0f} ms   mean {statistics.mean(tta):7.0f} ms")
             print(f"one question alone (3 runs, before the burst): answer posted median "
