@@ -212,3 +212,20 @@ def test_concurrent_deliveries_are_all_acked_fast_and_answered_once(bot):
         assert len(answers_in(bot.slack, p["event"]["channel"], p["event"]["ts"])) == 1
     cases = [c for c in bot.services.store.list_cases(limit=1000) if c.channel.startswith("CC")]
     assert len(cases) == 20 and all(c.turn_count == 1 for c in cases)
+
+
+def test_slack_outage_when_posting_is_logged_and_the_consultation_kept(bot, caplog):
+    import logging
+
+    bot.slack.fail("chat.postMessage", times=10, http_status=500)      # beyond the SDK's retries
+    ev = mention_event(QUESTION, channel="C111")
+    with caplog.at_level(logging.ERROR):
+        assert bot.deliver.post_event(event_callback(ev)).status == 200
+        deadline = time.monotonic() + 60
+        while len(bot.slack.calls("chat.postMessage")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        bot.idle()
+    assert all(c.status == 500 for c in bot.slack.calls("chat.postMessage"))
+    assert any("app_mention" in r.getMessage() and r.exc_info for r in caplog.records)
+    case = bot.services.store.cases_for_requester(OFFICER)[0]
+    assert case.turn_count == 1                       # the consultation is logged regardless
