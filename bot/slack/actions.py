@@ -8,8 +8,9 @@ handles its submission) and lets staff know.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -21,10 +22,15 @@ from bot.slack.escalation import notify_staff
 from bot.slack.incoming import ButtonClick, parse_click, parse_feedback_value
 from bot.slack.worker import Worker
 
+if TYPE_CHECKING:
+    from bot.slack.app import ConsultApp
+
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services, worker: Worker) -> None:
+def register(app: ConsultApp, services: Services) -> None:
+    worker: Worker = app.worker
+
     @app.action(ids.FEEDBACK_UP)
     def on_feedback_up(ack: Ack, body: dict, client: WebClient) -> None:
         ack()

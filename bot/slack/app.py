@@ -3,7 +3,11 @@
     app = build_app(settings, services)          # then runner.serve(...) or app.dispatch(...)
 
 Acknowledgement is never behind slow work: `process_before_response=False`, and listeners hand
-the consultation to a bounded `Worker` pool (see worker.py).
+the consultation to a bounded `Worker` pool (`app.worker`, see worker.py).
+
+Each surface is one module with `register(app, services)`; to add one, write the module (thin
+listeners: ack, parse with `incoming.py`, call a service, render with `blocks.py`), add its ids to
+`ids.py`, and list it in `build_app` below.
 """
 
 from __future__ import annotations
@@ -81,13 +85,7 @@ def build_app(settings: Settings, services: Services, *, client: WebClient | Non
         logger=logging.getLogger("slack_bolt.App"),
         name="consult",
     )
-    app.worker = worker or Worker(consult_workers(settings))
-    worker = app.worker
-    messages.register(app, services, worker)
-    commands.register(app, services, worker)
-    actions.register(app, services, worker)
-    views.register(app, services, worker)
-    home.register(app, services, worker)
-    assistant.register(app, services, worker)
-    staff.register(app, services)
+    app.worker = worker or Worker(consult_workers(settings))   # surfaces hand slow work to it
+    for surface in (messages, commands, actions, views, home, assistant, staff):
+        surface.register(app, services)
     return app

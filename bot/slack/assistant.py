@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from slack_bolt import App, Assistant, BoltContext, Say, SetStatus, SetSuggestedPrompts
+from slack_bolt import Assistant, BoltContext, Say, SetStatus, SetSuggestedPrompts
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -19,10 +20,14 @@ from bot.slack.incoming import IncomingMessage, parse_message
 from bot.slack.responder import ReplyTarget, Responder
 from bot.slack.worker import Worker
 
+if TYPE_CHECKING:
+    from bot.slack.app import ConsultApp
+
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services, worker: Worker) -> None:
+def register(app: ConsultApp, services: Services) -> None:
+    worker: Worker = app.worker
     assistant = Assistant()
     responder = Responder(services)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import timezone, timedelta
+from datetime import timedelta, timezone
+from typing import TYPE_CHECKING
 
-from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.services import Services
@@ -13,13 +13,18 @@ from bot.slack import authz, staff_home
 from bot.slack.home_blocks import HomeCase, officer_home
 from bot.slack.worker import Worker
 
+if TYPE_CHECKING:
+    from bot.slack.app import ConsultApp
+
 log = logging.getLogger(__name__)
 
 JST = timezone(timedelta(hours=9))
 RECENT_CASES = 20
 
 
-def register(app: App, services: Services, worker: Worker) -> None:
+def register(app: ConsultApp, services: Services) -> None:
+    worker: Worker = app.worker
+
     @app.event("app_home_opened")
     def on_home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") != "home":

@@ -12,8 +12,9 @@ Noise (own/bot messages, edits, deletions, joins) is dropped by `incoming.parse_
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from slack_bolt import App, BoltContext
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -23,10 +24,14 @@ from bot.slack.incoming import IncomingMessage, is_bare_mention, parse_message
 from bot.slack.responder import ReplyTarget, Responder
 from bot.slack.worker import Worker
 
+if TYPE_CHECKING:
+    from bot.slack.app import ConsultApp
+
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Services, worker: Worker) -> None:
+def register(app: ConsultApp, services: Services) -> None:
+    worker: Worker = app.worker
     responder = Responder(services)
 
     def start(client: WebClient, msg: IncomingMessage, label: str) -> None:

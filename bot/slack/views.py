@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 
 from bot.errors import ConsultError
 from bot.services import Services
 from bot.slack import blocks, ids
 from bot.slack.worker import Worker
+
+if TYPE_CHECKING:
+    from bot.slack.app import ConsultApp
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +24,9 @@ def feedback_comment(view: dict) -> str:
     return (value or "").strip()
 
 
-def register(app: App, services: Services, worker: Worker) -> None:
+def register(app: ConsultApp, services: Services) -> None:
+    worker: Worker = app.worker
+
     @app.view(ids.FEEDBACK_VIEW)
     def on_feedback_submitted(ack: Ack, body: dict, view: dict) -> None:
         comment = feedback_comment(view)
