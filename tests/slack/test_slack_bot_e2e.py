@@ -170,6 +170,10 @@ def test_url_verification_and_health(bot):
 
     with urllib.request.urlopen(f"http://127.0.0.1:{bot.server.port}/healthz") as r:
         assert r.status == 200
+    from tests.standins.signing import SlackDeliveryClient
+
+    elsewhere = SlackDeliveryClient(f"http://127.0.0.1:{bot.server.port}/other", "x")
+    assert elsewhere.post_event({"type": "event_callback"}).status == 404
 
 
 def test_rate_limited_post_is_retried(bot):
