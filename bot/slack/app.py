@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 BOLT_EXECUTOR_THREADS = 16
 # Extractive answers are CPU-bound (retrieval, sentence selection): a few threads suffice and
 # leave the interpreter to the acknowledgements. LLM answers mostly wait on the network.
-EXTRACTIVE_WORKERS = 6
+EXTRACTIVE_WORKERS = 4
 LLM_WORKERS = 12
 
 
