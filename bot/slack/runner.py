@@ -28,7 +28,7 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 class SlackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     # A burst of deliveries must not be refused at the socket level.
-    request_queue_size = 128
+    request_queue_size = 256
 
     def __init__(self, app: App, host: str, port: int) -> None:
         self.app = app

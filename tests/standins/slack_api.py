@@ -94,8 +94,7 @@ class SlackApiStandIn(SlackMethods):
         class Handler(_Handler):
             owner = stand_in
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="slack-api-stand-in",
                                         daemon=True)
         self._thread.start()
@@ -231,6 +230,13 @@ class SlackApiStandIn(SlackMethods):
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
         return handler(params, call)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Bursts of concurrent calls (load tests) must not overflow the listen backlog: the default
+    # of 5 makes clients wait for TCP SYN retransmits (1 s, 3 s, ...), which Slack never does.
+    request_queue_size = 256
 
 
 class _Handler(BaseHTTPRequestHandler):
