@@ -169,11 +169,14 @@ def make_raw_embeddings(settings: IndexSettings) -> Embeddings:
     return _openai_embeddings(settings, model_id_for(settings))
 
 
-def make_embeddings(settings: IndexSettings, inner: Embeddings | None = None) -> CachedEmbeddings:
+def make_embeddings(
+    settings: IndexSettings, inner: Embeddings | None = None, *, cache: bool = True
+) -> CachedEmbeddings:
     """The configured embeddings (`.model_id` set), behind the persistent cache.
 
     `inner` replaces the raw model (tests pass a counting wrapper around the real model).
+    `cache=False` (readers, which only embed queries) writes nothing to the data dir.
     """
     model_id = model_id_for(settings)
     raw = inner if inner is not None else make_raw_embeddings(settings)
-    return CachedEmbeddings(raw, model_id, settings.cache_dir / "embeddings.sqlite3")
+    return CachedEmbeddings(raw, model_id, settings.cache_dir / "embeddings.sqlite3" if cache else None)

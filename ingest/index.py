@@ -39,7 +39,7 @@ class IndexHandle:
 
     def __init__(self, settings: IndexSettings, embeddings: Embeddings | None = None):
         self.settings = settings
-        self.embeddings = embeddings if embeddings is not None else make_embeddings(settings)
+        self.embeddings = embeddings if embeddings is not None else make_embeddings(settings, cache=False)
         self.model_id: str = getattr(self.embeddings, "model_id", "unknown")
         self.collection_name = collection_name(self.model_id)
         self._lock = threading.RLock()

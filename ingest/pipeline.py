@@ -90,14 +90,19 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
             if not is_supported(path):
                 report.unsupported.append({"path": source, "error": f"対応していないファイル形式です（{path.suffix or '拡張子なし'}）"})
                 continue
-            present.add(source)
-            stat = path.stat()
+            present.add(source)  # from here on, a failure keeps the file's previous chunks
             old = known.get(source)
-            entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-            if old and not stale_config and old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
-                report.files_unchanged += 1
+            try:
+                stat = path.stat()
+                entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+                if old and not stale_config and old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
+                    report.files_unchanged += 1
+                    continue
+                entry["sha256"] = file_digest(path)
+            except OSError as exc:
+                log.warning("cannot read %s: %s", source, exc)
+                report.failed.append({"path": source, "error": f"ファイルを開けませんでした（アクセス権がないか、使用中です）: {exc.strerror or exc}"})
                 continue
-            entry["sha256"] = file_digest(path)
             if old and not stale_config and old.get("sha256") == entry["sha256"]:
                 report.files_unchanged += 1
                 manifest["files"][source] = {**old, **entry}

@@ -3,6 +3,10 @@
 SudachiPy with sudachidict-core: NFKC first, then the dictionary's normalized form, katakana
 folded to hiragana (so ごみ / ゴミ match), ASCII lower-cased; particles, auxiliary verbs,
 symbols and whitespace dropped. Ingest and retrieval must use this same function.
+
+Split mode A was chosen by measurement: BM25 over the 1,159 JSQuAD test paragraphs (4,420
+questions) gave R@1/R@5/MRR@10 0.888/0.971/0.924 with mode A, 0.889/0.969/0.924 with B and
+0.887/0.968/0.922 with C.
 """
 
 from __future__ import annotations

@@ -186,11 +186,13 @@ def test_rebuild_uses_the_embedding_cache(index_settings, counting):
     assert open_index(settings).count() == first.chunks_total
 
 
-def test_missing_index():
+def test_missing_index(tmp_path):
     from ingest.settings import IndexSettings
 
+    data_dir = tmp_path / "never-ingested"
     with pytest.raises(IndexMissing, match="consult ingest"):
-        open_index(IndexSettings(_env_file=None, CONSULT_DATA_DIR="/nonexistent/consult-data"))
+        open_index(IndexSettings(_env_file=None, CONSULT_DATA_DIR=str(data_dir)))
+    assert not data_dir.exists()  # reading never creates anything
 
 
 def test_running_reader_picks_up_an_ingest_from_another_process(index_settings, kb, counting):
