@@ -4,7 +4,7 @@ Chroma) -> delete removed files -> rebuild BM25 -> manifest + generation marker.
 Guarantees: unchanged files are not even re-read (size/mtime, then content hash); a changed file
 re-embeds only its changed chunks (record manager); a removed file's chunks are deleted; a
 sub-folder ingest touches only that sub-folder; a file that fails to load keeps its previously
-indexed chunks (it is never handed to cleanup); `dry_run` embeds and writes nothing; one ingest
+indexed chunks (it is never handed to cleanup); `dry_run` embeds nothing and changes no index; one ingest
 at a time per data dir.
 """
 
@@ -72,12 +72,17 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
                               collection=vectors.name)
         fingerprint = {"version": PIPELINE_VERSION, "chunk_size": chunk_size, "overlap": overlap,
                        "model": emb.model_id}
-        if rebuild and not dry_run:
-            vectors.reset()
-            state.save_manifest(settings.data_dir, vectors.name, {"files": {}})
         manifest = state.load_manifest(settings.data_dir, vectors.name)
-        if rebuild and dry_run:
-            manifest = {"files": {}}
+        if rebuild:
+            if not dry_run:
+                if scope.prefix:  # rebuild only what this ingest covers
+                    for source in sorted(s for s in vectors.sources() if scope.contains(s)):
+                        vectors.delete_source(source)
+                else:
+                    vectors.reset()
+            manifest["files"] = {s: e for s, e in manifest["files"].items() if not scope.contains(s)}
+            if not dry_run:
+                state.save_manifest(settings.data_dir, vectors.name, manifest)
         stale_config = manifest.get("config") != fingerprint
         known = {s: e for s, e in manifest["files"].items() if scope.contains(s)}
         known_sources = set(known) | {s for s in vectors.sources() if scope.contains(s)}

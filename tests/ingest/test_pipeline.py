@@ -176,7 +176,7 @@ def test_second_ingest_is_refused_while_one_is_running(index_settings, counting)
     assert run_ingest(settings, embeddings=counting).chunks_added > 0  # lock released
 
 
-def test_rebuild_uses_the_embedding_cache(index_settings, counting):
+def test_rebuild_uses_the_embedding_cache(index_settings, kb, counting):
     settings = index_settings()
     first = run_ingest(settings, embeddings=counting)
     counting.reset()
@@ -184,6 +184,11 @@ def test_rebuild_uses_the_embedding_cache(index_settings, counting):
     assert rebuilt.chunks_added == first.chunks_added and rebuilt.files_new == 3
     assert counting.count == 0  # identical texts are never embedded twice
     assert open_index(settings).count() == first.chunks_total
+    # a sub-folder rebuild rebuilds that sub-folder only
+    before = _sources(settings)
+    partial = run_ingest(settings, kb / "faq", rebuild=True, embeddings=counting)
+    assert (partial.files_seen, partial.files_new, partial.chunks_added) == (1, 1, before["faq/faq.csv"])
+    assert _sources(settings) == before and counting.count == 0
 
 
 def test_missing_index(tmp_path):
