@@ -83,7 +83,6 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
             manifest["files"] = {s: e for s, e in manifest["files"].items() if not scope.contains(s)}
             if not dry_run:
                 state.save_manifest(settings.data_dir, vectors.name, manifest)
-        stale_config = manifest.get("config") != fingerprint
         known = {s: e for s, e in manifest["files"].items() if scope.contains(s)}
         known_sources = set(known) | {s for s in vectors.sources() if scope.contains(s)}
 
@@ -97,10 +96,12 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
                 continue
             present.add(source)  # from here on, a failure keeps the file's previous chunks
             old = known.get(source)
+            if old and old.get("config") != fingerprint:
+                old = None  # chunked with other parameters (or by an older version): redo it
             try:
                 stat = path.stat()
-                entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-                if old and not stale_config and old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
+                entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "config": fingerprint}
+                if old and old.get("size") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
                     report.files_unchanged += 1
                     continue
                 entry["sha256"] = file_digest(path)
@@ -108,7 +109,7 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
                 log.warning("cannot read %s: %s", source, exc)
                 report.failed.append({"path": source, "error": f"ファイルを開けませんでした（アクセス権がないか、使用中です）: {exc.strerror or exc}"})
                 continue
-            if old and not stale_config and old.get("sha256") == entry["sha256"]:
+            if old and old.get("sha256") == entry["sha256"]:
                 report.files_unchanged += 1
                 manifest["files"][source] = {**old, **entry}
                 continue
@@ -138,38 +139,39 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
             batch.clear()
             batch_entries.clear()
 
-        for source, path, entry, _ in todo:
-            bar.advance(source)
-            try:
-                document = load_file(path)
-                chunks = document_chunks(document, source, chunk_size=chunk_size, overlap=overlap)
-                if not chunks:
-                    raise LoadError("本文が空です")
-            except UnsupportedFile as exc:
-                report.unsupported.append({"path": source, "error": str(exc)})
-                continue
-            except LoadError as exc:
-                log.warning("could not load %s: %s", source, exc)
-                report.failed.append({"path": source, "error": str(exc)})
-                continue
-            report.chars_loaded += document.char_count()
-            entry["chunks"] = len(chunks)
-            batch.extend(chunks)
-            batch_entries.append((source, entry))
-            if len(batch) >= INDEX_BATCH_CHUNKS:
-                flush()
-        flush()
-        bar.close()
+        try:
+            for source, path, entry, _ in todo:
+                bar.advance(source)
+                try:
+                    document = load_file(path)
+                    chunks = document_chunks(document, source, chunk_size=chunk_size, overlap=overlap)
+                    if not chunks:
+                        raise LoadError("本文が空です")
+                except UnsupportedFile as exc:
+                    report.unsupported.append({"path": source, "error": str(exc)})
+                    continue
+                except LoadError as exc:
+                    log.warning("could not load %s: %s", source, exc)
+                    report.failed.append({"path": source, "error": str(exc)})
+                    continue
+                report.chars_loaded += document.char_count()
+                entry["chunks"] = len(chunks)
+                batch.extend(chunks)
+                batch_entries.append((source, entry))
+                if len(batch) >= INDEX_BATCH_CHUNKS:
+                    flush()
+            flush()
+        finally:
+            bar.close()
 
         for source in removed:
             report.chunks_deleted += vectors.delete_source(source, dry_run=dry_run)
             manifest["files"].pop(source, None)
 
-        changed = report.chunks_added or report.chunks_deleted or rebuild or stale_config
+        changed = report.chunks_added or report.chunks_deleted or rebuild
         if dry_run:
             report.chunks_total = vectors.count() + report.chunks_added - report.chunks_deleted
             return report
-        manifest["config"] = fingerprint
         if changed or lexical.current_generation(settings.lexical_dir) is None:
             _rebuild_lexical(settings, vectors)
         state.save_manifest(settings.data_dir, vectors.name, manifest)

@@ -215,3 +215,17 @@ def test_running_reader_picks_up_an_ingest_from_another_process(index_settings, 
     assert top[3]["source"] == "rules/snow.md"
     assert handle.lexical_search("傷害保険料", 1)[0][0] == top[0]
     assert handle.refresh_if_changed() is False
+
+
+def test_new_chunk_size_rechunks_only_what_is_ingested(index_settings, kb, counting):
+    settings = index_settings()
+    run_ingest(settings, embeddings=counting)
+    long_text = "1 概要\n" + "".join(f"除雪の支援について{i}番目の説明をします。" for i in range(12)) + "\n"
+    write(kb / "rules" / "long.txt", long_text)
+    default = run_ingest(settings, embeddings=counting)
+    assert default.files_new == 1 and _sources(settings)["rules/long.txt"] == 1
+    smaller = run_ingest(settings, kb / "rules", chunk_size=120, overlap=0, embeddings=counting)
+    assert smaller.files_changed == 2 and _sources(settings)["rules/long.txt"] > 1
+    # files outside the sub-folder keep their chunks until they are ingested with the new size
+    again = run_ingest(settings, chunk_size=120, overlap=0, embeddings=counting)
+    assert again.files_unchanged == 2 and again.files_changed == 2
