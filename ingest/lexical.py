@@ -22,6 +22,8 @@ import numpy as np
 from ingest.tokenizer import tokenize
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import, which would print on every rebuild.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _EMPTY_TOKEN = "\u2205"  # keeps documents without content words indexable
 
