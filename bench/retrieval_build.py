@@ -224,7 +224,48 @@ def build_scale(root: Path, total_chunks: int):
     jsquad = settings_for(root / "jsquad" / "data", root / "jsquad" / "kb")
     settings = settings_for(data, kb)
     ingest(settings, embeddings=PerturbedPool(pool_vectors(jsquad)))
+    real, total = restore_real_vectors(settings, [root / o / "data" / "cache" / "embeddings.sqlite3"
+                                                  for o in ("seed", "jsquad")])
+    print(f"  scale index: {real} of {total} chunks carry their own real embedding; the other "
+          f"{total - real} carry perturbed copies of real JSQuAD paragraph vectors", flush=True)
     return settings
+
+
+def restore_real_vectors(settings, caches: list[Path]) -> tuple[int, int]:
+    """Give every chunk of the scale index whose exact text has a real embedding in one of the
+    `caches` that real vector (the filler got perturbed ones). Returns (real, total)."""
+    import hashlib as _h
+
+    from ingest.store import chroma_client, collection_name
+
+    col = chroma_client(settings).get_collection(collection_name("multilingual-e5-small"))
+    cons = [sqlite3.connect(c) for c in caches if c.exists()]
+    real = total = 0
+    offset = 0
+    try:
+        while True:
+            page = col.get(limit=2000, offset=offset, include=["documents"])
+            if not page["ids"]:
+                break
+            offset += len(page["ids"])
+            ids, vecs = [], []
+            for cid, text in zip(page["ids"], page["documents"]):
+                total += 1
+                key = _h.sha256(text.encode("utf-8")).hexdigest()
+                for con in cons:
+                    row = con.execute("SELECT vector FROM embedding_cache WHERE model = ? AND text_hash = ?",
+                                      ("multilingual-e5-small", key)).fetchone()
+                    if row:
+                        ids.append(cid)
+                        vecs.append(np.frombuffer(row[0], dtype=np.float32).tolist())
+                        break
+            if ids:
+                col.update(ids=ids, embeddings=vecs)
+                real += len(ids)
+    finally:
+        for con in cons:
+            con.close()
+    return real, total
 
 
 def main(argv=None):
