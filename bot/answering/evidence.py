@@ -59,14 +59,21 @@ def coverage(query_tokens: Sequence[str], passage_tokens: Sequence[Sequence[str]
 
 @dataclass(frozen=True)
 class EvidenceModel:
-    """logit = w_dense * (dense - dense_center) + w_coverage * (coverage - coverage_center)."""
+    """logit = w_dense * (dense - dense_center) + w_coverage * (coverage - coverage_center).
 
-    w_dense: float = 40.0
-    dense_center: float = 0.83
-    w_coverage: float = 8.0
+    Calibrated by `bench/retrieval.py` (bundled KB + 5,056-chunk distractor index, 50 in-scope /
+    24 out-of-scope questions): in-scope dense similarity min/median 0.871/0.906, out-of-scope
+    median/max 0.851/0.907; a logistic fit gave the coverage a weight of about -1 (no help once
+    distractors are indexed), so coverage is kept as a reported feature with weight 0. The dense
+    centre 0.879 (threshold 0.5) answered 96% in-scope and declined 91.7% out-of-scope there.
+    """
+
+    w_dense: float = 60.0
+    dense_center: float = 0.879
+    w_coverage: float = 0.0
     coverage_center: float = 0.5
     threshold: float = 0.5
-    top_n: int = 3              # passages considered
+    top_n: int = 5              # passages considered
 
     def score(self, dense: float, cov: float) -> float:
         logit = self.w_dense * (dense - self.dense_center) + self.w_coverage * (cov - self.coverage_center)

@@ -73,6 +73,7 @@ class HybridRetriever(BaseRetriever):
     _handle: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _pool: Any = PrivateAttr(default=None)
+    _basis_cache: dict = PrivateAttr(default_factory=dict)  # section -> chunks, per index generation
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> "HybridRetriever":
@@ -88,8 +89,8 @@ class HybridRetriever(BaseRetriever):
             try:
                 if self._handle is None:
                     self._handle = open_index(self.settings)
-                else:
-                    self._handle.refresh_if_changed()
+                elif self._handle.refresh_if_changed():
+                    self._basis_cache.clear()
             except IndexMissing as exc:
                 self._handle = None
                 raise KnowledgeBaseMissing(str(exc)) from exc
@@ -184,7 +185,15 @@ class HybridRetriever(BaseRetriever):
                 wanted[cid] = basis
         if not wanted:
             return kept
-        found = self._chunks_by_section(handle, sorted(set(wanted.values())))
+        sections = set(wanted.values())
+        missing = sorted(sections - self._basis_cache.keys())
+        if missing:
+            fetched = self._chunks_by_section(handle, missing)
+            if len(self._basis_cache) > 2048:
+                self._basis_cache.clear()
+            for section in missing:
+                self._basis_cache[section] = fetched.get(section, [])
+        found = {sec: self._basis_cache.get(sec, []) for sec in sections}
         if not found:
             return kept
         position = {cid: i for i, cid in enumerate(kept)}

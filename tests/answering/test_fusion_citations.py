@@ -94,7 +94,7 @@ def test_coverage_and_evidence_model_are_monotone():
     assert coverage(q, [["地域", "おこし", "協力", "隊", "定住", "支援"]]) == 1.0
     assert coverage(q, [["天気"]]) == 0.0
     m = EvidenceModel()
-    assert m.score(0.9, 1.0) > m.score(0.8, 1.0) > m.score(0.8, 0.0)
+    assert m.score(0.9, 1.0) > m.score(0.8, 1.0) >= m.score(0.8, 0.0)
     assert 0.0 <= m.score(0.0, 0.0) <= m.score(1.0, 1.0) <= 1.0
 
 
