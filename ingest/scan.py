@@ -26,7 +26,9 @@ class Scope:
 
 def resolve_scope(knowledge_dir: Path, path: Path | None) -> Scope:
     """A PATH inside the knowledge dir is a sub-folder (or file) ingest that touches only its own
-    sources; a PATH elsewhere is a knowledge folder of its own."""
+    sources. A folder elsewhere is ingested under its own name (`/mnt/share/rules/a.pdf` becomes
+    source `rules/a.pdf`, doc_type rules) and, likewise, touches only the sources under that name
+    (so it stands in for a knowledge-dir sub-folder of the same name)."""
     kb = knowledge_dir.resolve()
     target = (path or knowledge_dir).resolve()
     if not target.exists():
@@ -36,7 +38,7 @@ def resolve_scope(knowledge_dir: Path, path: Path | None) -> Scope:
         return Scope(root=kb, prefix="" if rel == "." else rel, is_file=target.is_file())
     if target.is_file():
         return Scope(root=target.parent, prefix=target.name, is_file=True)
-    return Scope(root=target, prefix="")
+    return Scope(root=target.parent, prefix=target.name)
 
 
 def _hidden(rel: Path) -> bool:

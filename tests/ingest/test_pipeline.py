@@ -229,3 +229,18 @@ def test_new_chunk_size_rechunks_only_what_is_ingested(index_settings, kb, count
     # files outside the sub-folder keep their chunks until they are ingested with the new size
     again = run_ingest(settings, chunk_size=120, overlap=0, embeddings=counting)
     assert again.files_unchanged == 2 and again.files_changed == 2
+
+
+def test_folder_outside_the_knowledge_dir_is_ingested_under_its_name(index_settings, tmp_path, counting):
+    settings = index_settings()
+    run_ingest(settings, embeddings=counting)
+    before = _sources(settings)
+    shared = tmp_path / "share" / "要綱"
+    write(shared / "snow.md", "## 第1条\n除雪ボランティアの保険料を補助する。\n")
+    report = run_ingest(settings, shared, embeddings=counting)
+    assert report.scope == "要綱" and report.files_seen == 1 and report.files_removed == 0
+    after = _sources(settings)
+    assert after.pop("要綱/snow.md") == 1 and after == before  # nothing else touched
+    handle = open_index(settings)
+    top = handle.lexical_search("除雪ボランティア", 1)[0][0]
+    assert handle.get_chunks([top])[top][1]["doc_type"] == "rules"
