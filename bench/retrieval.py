@@ -55,12 +55,13 @@ def collect(retriever: HybridRetriever, items, n: int, cache: Path | None = None
     time of that pass (query embedding + both searches). Cached on disk for reruns."""
     import pickle
 
+    handle = retriever.handle()
+    generation = handle.stats().get("generation")
     if cache is not None and cache.exists():
         with open(cache, "rb") as fh:
             data = pickle.load(fh)
-        if data.get("n") == n and data.get("count") == len(items):
+        if data.get("n") == n and data.get("count") == len(items) and data.get("generation") == generation:
             return data["rows"], data["times"]
-    handle = retriever.handle()
     handle.dense_search("ウォームアップ", 5)
     rows, times = [], []
     for item in items:
@@ -71,7 +72,8 @@ def collect(retriever: HybridRetriever, items, n: int, cache: Path | None = None
         rows.append((dense, lex))
     if cache is not None:
         with open(cache, "wb") as fh:
-            pickle.dump({"n": n, "count": len(items), "rows": rows, "times": times}, fh)
+            pickle.dump({"n": n, "count": len(items), "generation": generation, "rows": rows,
+                         "times": times}, fh)
     return rows, times
 
 
