@@ -85,7 +85,9 @@ def ask(ctx: typer.Context,
     if not question.strip():
         typer.echo("エラー: 質問が空です。質問文を指定してください。", err=True)
         raise typer.Exit(1)
-    services = cli_context(ctx).services
+    context = cli_context(ctx)
+    context.quiet_logs_for_console()
+    services = context.services
     _set_k(services, k)
     result = _consult(services, question, "cli", uuid.uuid4().hex[:12], _login())
     if as_json:
@@ -111,7 +113,9 @@ def chat(ctx: typer.Context,
     """コンソールで相談します（履歴を保ったまま続けて質問できます。exit か Ctrl-D で終了）。"""
     from bot.answering.pii import PII_NOTICE
 
-    services = cli_context(ctx).services
+    context = cli_context(ctx)
+    context.quiet_logs_for_console()
+    services = context.services
     _set_k(services, k)
     interactive = sys.stdin.isatty()
     session = uuid.uuid4().hex[:12]

@@ -23,6 +23,12 @@ class CliContext:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         return settings
 
+    def quiet_logs_for_console(self) -> None:
+        """In a console conversation, INFO lines would interleave with the answers: show only
+        warnings unless CONSULT_LOG_LEVEL was set explicitly."""
+        if "log_level" not in self.settings.model_fields_set:
+            logging.getLogger().setLevel(logging.WARNING)
+
     @cached_property
     def services(self):
         from bot.services import build_services

@@ -27,9 +27,10 @@ def _refresh_index(settings) -> None:
         # Another ingest is running: answer from the index as it is.
         print(f"索引の更新をスキップしました: {exc}", file=sys.stderr)
         return
-    print(f"索引を確認しました: チャンク 追加 {report.chunks_added} / 変更なし {report.chunks_skipped}"
-          f" / 削除 {report.chunks_deleted}（合計 {report.chunks_total}、{report.elapsed_s:.1f} 秒）",
-          file=sys.stderr)
+    print(f"索引を確認しました: ファイル 新規 {report.files_new} / 変更 {report.files_changed}"
+          f" / 変更なし {report.files_unchanged} / 削除 {report.files_removed}、"
+          f"チャンク 追加 {report.chunks_added} / 削除 {report.chunks_deleted}"
+          f"（合計 {report.chunks_total}、{report.elapsed_s:.1f} 秒）", file=sys.stderr)
     if report.failed:
         print("読み込めなかったファイルがあります（以前の内容は残しています）:", file=sys.stderr)
         for failure in report.failed:
@@ -60,4 +61,5 @@ def register(app: typer.Typer) -> None:
         from bot.cli.ask_cmd import chat
 
         print(NOT_CONFIGURED, file=sys.stderr)
+        context.quiet_logs_for_console()
         chat(ctx, k=5)

@@ -37,6 +37,7 @@ def test_console_run_answers_piped_question_with_sources(bundled_index_dir, tmp_
     sources = out.split("出典", 1)[1]                  # the sources block follows the answer
     assert "協力隊" in sources and ("faq/faq.csv" in sources or "strategy/" in sources)
     assert "相談#" in out                              # the consultation was logged as a case
+    assert " INFO " not in proc.stderr                 # log lines do not interleave with the chat
     # The index was already up to date: nothing was re-embedded.
     assert "追加 0" in proc.stderr
     assert "Traceback" not in proc.stderr
