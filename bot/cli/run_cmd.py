@@ -52,8 +52,11 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("--http には SLACK_BOT_TOKEN と SLACK_SIGNING_SECRET の設定が必要です")
         if not skip_ingest:
             _refresh_index(settings)
+        slack_mode = http or settings.slack_socket_mode_ready
+        if not slack_mode:
+            context.quiet_logs_for_console()
         services = context.services
-        if http or settings.slack_socket_mode_ready:
+        if slack_mode:
             from bot.slack.runner import serve
 
             serve(settings, services, http=http, port=port or settings.http_port)
@@ -61,5 +64,4 @@ def register(app: typer.Typer) -> None:
         from bot.cli.ask_cmd import chat
 
         print(NOT_CONFIGURED, file=sys.stderr)
-        context.quiet_logs_for_console()
         chat(ctx, k=5)
