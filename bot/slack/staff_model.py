@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from bot.slack.blocks import escape, truncate  # one escaping rule for every Slack surface
+
 SECTION_LIMIT = 3000          # Slack: characters per section text
 QUESTION_LIMIT = 1200
 ANSWER_LIMIT = 1500
@@ -43,17 +45,6 @@ MODE_LABELS = {
     "extractive": "資料の抜粋による回答",
     "none": "回答なし",
 }
-
-
-def escape(text: str | None) -> str:
-    """Escape the three characters Slack treats as control characters in message text."""
-    if not text:
-        return ""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def reason_label(reason: str | None) -> str | None:
