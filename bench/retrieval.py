@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from retrieval_build import build_jsquad, build_scale, build_seed  # noqa: E402
 
 from bot.answering.evaluation import first_hit_rank, load_qa, metrics, percentile  # noqa: E402
-from bot.answering.fusion import FusionParams, rrf_fuse  # noqa: E402
+from bot.answering.fusion import FusionParams, hybrid_fuse  # noqa: E402
 from bot.answering.retriever import MODES, HybridRetriever  # noqa: E402
 
 EVAL = REPO / "tests" / "eval"
@@ -101,7 +101,8 @@ def eval_modes(retriever: HybridRetriever, items, k: int = 10, cache: Path | Non
 # ---- sweep on cached candidate lists -------------------------------------------------------
 
 def candidate_lists(rows):
-    return [([r[0] for r in dense], [cid for cid, _ in lex]) for dense, lex in rows]
+    """(dense [(id, cosine)], BM25 [(id, score)]) per question, best-first."""
+    return [([(r[0], float(r[1])) for r in dense], [(cid, float(s)) for cid, s in lex]) for dense, lex in rows]
 
 
 def hit_sets(retriever: HybridRetriever, items, lists):
@@ -109,14 +110,14 @@ def hit_sets(retriever: HybridRetriever, items, lists):
     from bot.answering.evaluation import norm
 
     handle = retriever.handle()
-    ids = sorted({cid for d, l in lists for cid in d + l})
+    ids = sorted({cid for d, l in lists for cid, _ in d + l})
     meta = {}
     for start in range(0, len(ids), 500):
         meta.update(handle.get_chunks(ids[start:start + 500]))
     out = []
     for item, (d, l) in zip(items, lists):
         hits = set()
-        for cid in set(d + l):
+        for cid in {c for c, _ in d + l}:
             text, md = meta[cid]
             if item.expected_source is not None:
                 ok = md.get("source") == item.expected_source
@@ -131,8 +132,7 @@ def hit_sets(retriever: HybridRetriever, items, lists):
 def fused_metrics(lists, hits, p: FusionParams, k: int = 10) -> dict:
     ranks = []
     for (dense, lex), good in zip(lists, hits):
-        fused = rrf_fuse([(dense[:p.n_candidates], p.dense_weight), (lex[:p.n_candidates], p.bm25_weight)],
-                         p.rrf_k)
+        fused = hybrid_fuse(dense[:p.n_candidates], lex[:p.n_candidates], p)
         rank = next((i for i, (cid, _) in enumerate(fused[:k], start=1) if cid in good), None)
         ranks.append(rank)
     return metrics(ranks, [0.0])
@@ -143,8 +143,10 @@ def sweep(name: str, lists, hits) -> list[tuple[dict, FusionParams]]:
     for n in (10, 20, 30, 50, 100):
         for rrf_k in (1, 2, 5, 10, 20, 40, 60):
             for w in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0):
-                p = FusionParams(rrf_k=rrf_k, dense_weight=1.0, bm25_weight=w, n_candidates=n)
-                rows.append((fused_metrics(lists, hits, p), p))
+                for sd, sb in ((0.0, 0.0), (0.5, 0.05), (0.5, 0.1)):
+                    p = FusionParams(rrf_k=rrf_k, dense_weight=1.0, bm25_weight=w, n_candidates=n,
+                                     dense_score_weight=sd, bm25_score_weight=sb)
+                    rows.append((fused_metrics(lists, hits, p), p))
     rows.sort(key=lambda r: (-(r[0]["mrr@10"] + r[0]["recall@5"]), r[1].n_candidates))
     print(f"  sweep on {name}: top 5 of {len(rows)} (objective R@5 + MRR@10)")
     for m, p in rows[:5]:

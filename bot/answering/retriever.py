@@ -19,7 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from bot.answering.evidence import EvidenceModel
-from bot.answering.fusion import FusionParams, collapse_near_duplicates, rrf_fuse
+from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_fuse
 from bot.domain import Passage
 from bot.errors import KnowledgeBaseMissing
 
@@ -69,6 +69,12 @@ class HybridRetriever(BaseRetriever):
     # FAQ rows that name their basis (a 該当箇所 / 根拠 column holding a section path) bring that
     # section's chunk right after them, so answers rest on the primary document too.
     expand_faq_basis: bool = True
+    # Which chunks stand for a basis path: "section" (that heading only), "sub" (+ its
+    # subsections), "parent" (+ the enclosing heading), "siblings" (+ everything under the
+    # enclosing heading). Among them the one this query's candidate lists rank best is taken
+    # (else the section's first chunk); at most `basis_max` per FAQ row.
+    basis_scope: str = "siblings"
+    basis_max: int = 1
 
     _handle: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -139,9 +145,7 @@ class HybridRetriever(BaseRetriever):
         bm25 = {cid: float(score) for cid, score in lexical}
         texts: dict[str, tuple[str, dict]] = {row[0]: (row[2], dict(row[3] or {})) for row in dense}
         if mode == "hybrid":
-            fused = rrf_fuse([(dense_ids, self.params.dense_weight),
-                              ([cid for cid, _ in lexical], self.params.bm25_weight)],
-                             self.params.rrf_k)
+            fused = hybrid_fuse([(row[0], float(row[1])) for row in dense], lexical, self.params)
         elif mode == "dense":
             fused = [(cid, dense_sim[cid]) for cid in dense_ids]
         else:
@@ -156,7 +160,8 @@ class HybridRetriever(BaseRetriever):
             ((cid, split_heading(*texts[cid])) for cid in head if cid in texts), len(head),
             self.dedupe_threshold)
         if self.expand_faq_basis:
-            kept = self._expand_basis(handle, kept, texts, score, k, doc_type)
+            rank = {cid: i for i, (cid, _) in enumerate(fused)}
+            kept = self._expand_basis(handle, kept, texts, score, k, doc_type, rank)
         kept = diversify(kept, lambda cid: str(texts[cid][1].get("source", "")), k, self.max_per_source)
         out = []
         for cid in kept:
@@ -176,7 +181,7 @@ class HybridRetriever(BaseRetriever):
         return out
 
     def _expand_basis(self, handle, kept: list[str], texts: dict, score: dict, k: int,
-                      doc_type: str | None = None) -> list[str]:
+                      doc_type: str | None = None, rank: dict | None = None) -> list[str]:
         wanted: dict[str, str] = {}  # faq chunk id -> basis section path
         for cid in kept[:k]:
             meta = texts[cid][1]
@@ -196,7 +201,17 @@ class HybridRetriever(BaseRetriever):
         found = {sec: self._basis_cache.get(sec, []) for sec in sections}
         if not found:
             return kept
-        position = {cid: i for i, cid in enumerate(kept)}
+        position = rank if rank is not None else {cid: i for i, cid in enumerate(kept)}
+        if self.basis_scope != "section":
+            # The query's own candidates near the basis section count as its chunks too (FAQ
+            # sheets often name the parent heading only, or a neighbouring clause).
+            for sec in sections:
+                have = {c[0] for c in found.get(sec, [])}
+                extra = [(cid, t, m) for cid, (t, m) in texts.items()
+                         if cid in position and cid not in have and
+                         _in_scope(str(m.get("section", "")), sec, self.basis_scope)]
+                if extra:
+                    found[sec] = list(found.get(sec, [])) + extra
         out: list[str] = []
         for cid in kept:
             if cid in out:
@@ -208,12 +223,17 @@ class HybridRetriever(BaseRetriever):
             if not candidates:
                 continue
             # The basis chunk already ranked highest, else the first chunk of that section.
-            bid, btext, bmeta = min(candidates, key=lambda c: position.get(c[0], 10 ** 6))
-            if bid in out:
-                continue
-            texts.setdefault(bid, (btext, bmeta))
-            score[bid] = max(score.get(bid, 0.0), score.get(cid, 0.0) * 0.999)
-            out.append(bid)
+            ordered = sorted(candidates, key=lambda c: position.get(c[0], 10 ** 6))
+            added = 0
+            for bid, btext, bmeta in ordered:
+                if added >= self.basis_max or (added and bid not in position):
+                    break
+                if bid in out:
+                    continue
+                texts.setdefault(bid, (btext, bmeta))
+                score[bid] = max(score.get(bid, 0.0), score.get(cid, 0.0) * 0.999)
+                out.append(bid)
+                added += 1
         return out
 
     @staticmethod
@@ -258,6 +278,21 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [to_document(p) for p in self.search(query)]
+
+
+def _in_scope(section: str, basis: str, scope: str) -> bool:
+    """Is `section` (a "A > B > C" heading path) within reach of the FAQ basis path `basis`?"""
+    if section == basis or section.startswith(basis + " > "):
+        return True
+    parts = basis.split(" > ")
+    if len(parts) < 2:
+        return False
+    parent = " > ".join(parts[:-1])
+    if scope == "parent":
+        return section == parent
+    if scope == "siblings":
+        return section == parent or section.startswith(parent + " > ")
+    return False
 
 
 def diversify(ids: list[str], source_of, k: int, max_per_source: int) -> list[str]:

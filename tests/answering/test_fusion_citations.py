@@ -7,7 +7,8 @@ import pytest
 from bot.answering.citations import cited_numbers, renumber
 from bot.answering.evidence import EvidenceModel, content_tokens, coverage
 from bot.answering.extractive import looks_like_instruction, split_sentences
-from bot.answering.fusion import collapse_near_duplicates, rrf_fuse
+from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_fuse, rrf_fuse
+from bot.answering.retriever import _in_scope
 from bot.answering.prompts import PromptSet, load_prompt, neutralise
 
 
@@ -31,6 +32,34 @@ def test_rrf_small_k_sharpens_the_head():
     bm25 = ["y", "z", "w", "x"]
     sharp = [c for c, _ in rrf_fuse([(dense, 1.0), (bm25, 1.0)], rrf_k=1)]
     assert sharp[0] == "y"
+
+
+def test_score_aware_fusion_breaks_rank_ties_by_score_margin():
+    # "a" leads dense, "b" leads BM25: with equal weights plain RRF keeps first appearance (a).
+    dense = [("a", 0.80), ("b", 0.79)]
+    lexical_close = [("b", 10.0), ("a", 9.9)]
+    plain = FusionParams(rrf_k=20, bm25_weight=1.0, dense_score_weight=0.0, bm25_score_weight=0.0)
+    assert [c for c, _ in hybrid_fuse(dense, lexical_close, plain)] == ["a", "b"]
+    # A clear BM25 margin (b far above a) with a negligible cosine gap moves b first.
+    lexical_wide = [("b", 10.0), ("a", 2.0)]
+    aware = FusionParams(rrf_k=20, bm25_weight=1.0, dense_score_weight=0.5, bm25_score_weight=0.05)
+    fused = hybrid_fuse(dense, lexical_wide, aware)
+    assert [c for c, _ in fused] == ["b", "a"]
+    assert dict(fused)["b"] == pytest.approx(1 / 22 + 1 / 21 + 0.5 * (0.79 - 0.80) + 0.05 * 1.0)
+    # With the score terms at 0 it is exactly rrf_fuse.
+    assert hybrid_fuse(dense, lexical_wide, plain) == rrf_fuse([(["a", "b"], 1.0), (["b", "a"], 1.0)], 20)
+
+
+def test_basis_scope_reaches_parent_and_siblings_only_when_asked():
+    basis = "VI 支援 > 3 人的支援 > (2) デジタル化"
+    assert _in_scope(basis, basis, "section")
+    assert _in_scope(basis + " > 細目", basis, "section")
+    assert not _in_scope("VI 支援 > 3 人的支援", basis, "section")
+    assert _in_scope("VI 支援 > 3 人的支援", basis, "parent")
+    assert not _in_scope("VI 支援 > 3 人的支援 > (1) 職員派遣", basis, "parent")
+    assert _in_scope("VI 支援 > 3 人的支援 > (1) 職員派遣", basis, "siblings")
+    assert not _in_scope("VI 支援 > 2 情報支援", basis, "siblings")
+    assert not _in_scope("V 地域戦略", "VI 支援", "siblings")
 
 
 def test_near_duplicates_collapse_keeps_the_better_one():
