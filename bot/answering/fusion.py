@@ -90,7 +90,8 @@ def shingles(text: str, n: int = 3) -> frozenset[str]:
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
 
 
 def collapse_near_duplicates(items: Iterable[tuple[str, str]], limit: int,
@@ -100,7 +101,10 @@ def collapse_near_duplicates(items: Iterable[tuple[str, str]], limit: int,
     kept: list[tuple[str, frozenset[str]]] = []
     for cid, text in items:
         sh = shingles(text)
-        if any(jaccard(sh, other) >= threshold for _, other in kept):
+        size = len(sh)
+        # Jaccard <= min(|a|,|b|) / max(|a|,|b|): pairs of very different sizes are skipped unmeasured.
+        if any(min(size, len(other)) >= threshold * max(size, len(other)) and
+               jaccard(sh, other) >= threshold for _, other in kept):
             continue
         kept.append((cid, sh))
         if len(kept) >= limit:
