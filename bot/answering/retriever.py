@@ -7,7 +7,6 @@ It reads the index only through `ingest.index.open_index(settings)` and is a Lan
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,17 +17,14 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from bot.answering.basis import BASIS_KEYS, in_basis_scope, chunks_by_section, diversify
 from bot.answering.evidence import EvidenceModel
 from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_fuse
 from bot.domain import Passage
 from bot.errors import KnowledgeBaseMissing
 
-log = logging.getLogger(__name__)
-
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
-# FAQ-sheet columns naming the document section an answer rests on.
-BASIS_KEYS = ("該当箇所", "根拠", "根拠箇所", "出典", "参照", "basis", "reference")
 
 
 def _page(value: Any) -> int | None:
@@ -193,7 +189,7 @@ class HybridRetriever(BaseRetriever):
         sections = set(wanted.values())
         missing = sorted(sections - self._basis_cache.keys())
         if missing:
-            fetched = self._chunks_by_section(handle, missing)
+            fetched = chunks_by_section(handle, missing)
             if len(self._basis_cache) > 2048:
                 self._basis_cache.clear()
             for section in missing:
@@ -209,7 +205,7 @@ class HybridRetriever(BaseRetriever):
                 have = {c[0] for c in found.get(sec, [])}
                 extra = [(cid, t, m) for cid, (t, m) in texts.items()
                          if cid in position and cid not in have and
-                         _in_scope(str(m.get("section", "")), sec, self.basis_scope)]
+                         in_basis_scope(str(m.get("section", "")), sec, self.basis_scope)]
                 if extra:
                     found[sec] = list(found.get(sec, [])) + extra
         out: list[str] = []
@@ -236,25 +232,6 @@ class HybridRetriever(BaseRetriever):
                 added += 1
         return out
 
-    @staticmethod
-    def _chunks_by_section(handle, sections: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
-        getter = getattr(handle, "chunks_by_section", None)
-        if getter is not None:
-            return getter(sections)
-        collection = getattr(handle, "_collection", None)  # ingest has no public lookup yet
-        if collection is None:
-            return {}
-        try:
-            got = collection.get(where={"section": {"$in": sections}}, include=["documents", "metadatas"])
-        except Exception:
-            log.warning("basis lookup failed; answering without it", exc_info=True)
-            return {}
-        out: dict[str, list[tuple[str, str, dict]]] = {}
-        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-            meta = dict(meta or {})
-            out.setdefault(str(meta.get("section")), []).append((cid, text, meta))
-        return out
-
     def timed_search(self, query: str, **kw) -> tuple[list[Passage], float]:
         start = time.perf_counter()
         passages = self.search(query, **kw)
@@ -278,41 +255,6 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *,
                                 run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [to_document(p) for p in self.search(query)]
-
-
-def _in_scope(section: str, basis: str, scope: str) -> bool:
-    """Is `section` (a "A > B > C" heading path) within reach of the FAQ basis path `basis`?"""
-    if section == basis or section.startswith(basis + " > "):
-        return True
-    parts = basis.split(" > ")
-    if len(parts) < 2:
-        return False
-    parent = " > ".join(parts[:-1])
-    if scope == "parent":
-        return section == parent
-    if scope == "siblings":
-        return section == parent or section.startswith(parent + " > ")
-    return False
-
-
-def diversify(ids: list[str], source_of, k: int, max_per_source: int) -> list[str]:
-    """Best-first ids, at most `max_per_source` per source; the skipped ones are appended (in
-    their order) when fewer than `k` remain."""
-    if max_per_source <= 0:
-        return ids[:k]
-    chosen, skipped, per = [], [], {}
-    for cid in ids:
-        src = source_of(cid)
-        if per.get(src, 0) < max_per_source:
-            per[src] = per.get(src, 0) + 1
-            chosen.append(cid)
-        else:
-            skipped.append(cid)
-        if len(chosen) >= k:
-            break
-    if len(chosen) < k:
-        chosen += skipped[: k - len(chosen)]
-    return chosen
 
 
 def to_document(p: Passage) -> Document:

@@ -8,7 +8,7 @@ from bot.answering.citations import cited_numbers, renumber
 from bot.answering.evidence import EvidenceModel, content_tokens, coverage
 from bot.answering.extractive import looks_like_instruction, split_sentences
 from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_fuse, rrf_fuse
-from bot.answering.retriever import _in_scope
+from bot.answering.basis import in_basis_scope
 from bot.answering.prompts import PromptSet, load_prompt, neutralise
 
 
@@ -52,14 +52,14 @@ def test_score_aware_fusion_breaks_rank_ties_by_score_margin():
 
 def test_basis_scope_reaches_parent_and_siblings_only_when_asked():
     basis = "VI 支援 > 3 人的支援 > (2) デジタル化"
-    assert _in_scope(basis, basis, "section")
-    assert _in_scope(basis + " > 細目", basis, "section")
-    assert not _in_scope("VI 支援 > 3 人的支援", basis, "section")
-    assert _in_scope("VI 支援 > 3 人的支援", basis, "parent")
-    assert not _in_scope("VI 支援 > 3 人的支援 > (1) 職員派遣", basis, "parent")
-    assert _in_scope("VI 支援 > 3 人的支援 > (1) 職員派遣", basis, "siblings")
-    assert not _in_scope("VI 支援 > 2 情報支援", basis, "siblings")
-    assert not _in_scope("V 地域戦略", "VI 支援", "siblings")
+    assert in_basis_scope(basis, basis, "section")
+    assert in_basis_scope(basis + " > 細目", basis, "section")
+    assert not in_basis_scope("VI 支援 > 3 人的支援", basis, "section")
+    assert in_basis_scope("VI 支援 > 3 人的支援", basis, "parent")
+    assert not in_basis_scope("VI 支援 > 3 人的支援 > (1) 職員派遣", basis, "parent")
+    assert in_basis_scope("VI 支援 > 3 人的支援 > (1) 職員派遣", basis, "siblings")
+    assert not in_basis_scope("VI 支援 > 2 情報支援", basis, "siblings")
+    assert not in_basis_scope("V 地域戦略", "VI 支援", "siblings")
 
 
 def test_near_duplicates_collapse_keeps_the_better_one():
@@ -128,7 +128,7 @@ def test_coverage_and_evidence_model_are_monotone():
 
 
 def test_diversify_caps_one_source_and_backfills():
-    from bot.answering.retriever import diversify
+    from bot.answering.basis import diversify
 
     src = {"f1": "faq", "f2": "faq", "f3": "faq", "s1": "strategy", "f4": "faq"}
     assert diversify(list(src), src.get, k=4, max_per_source=2) == ["f1", "f2", "s1", "f3"]

@@ -1,0 +1,65 @@
+"""Pure helpers of the retriever: FAQ-basis lookups (an FAQ row's 該当箇所 column names the
+document section it rests on) and per-source diversification of the top-k."""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+# FAQ-sheet columns naming the document section an answer rests on.
+BASIS_KEYS = ("該当箇所", "根拠", "根拠箇所", "出典", "参照", "basis", "reference")
+
+
+def chunks_by_section(handle, sections: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
+    getter = getattr(handle, "chunks_by_section", None)
+    if getter is not None:
+        return getter(sections)
+    collection = getattr(handle, "_collection", None)  # ingest has no public lookup yet
+    if collection is None:
+        return {}
+    try:
+        got = collection.get(where={"section": {"$in": sections}}, include=["documents", "metadatas"])
+    except Exception:
+        log.warning("basis lookup failed; answering without it", exc_info=True)
+        return {}
+    out: dict[str, list[tuple[str, str, dict]]] = {}
+    for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+        meta = dict(meta or {})
+        out.setdefault(str(meta.get("section")), []).append((cid, text, meta))
+    return out
+
+
+def in_basis_scope(section: str, basis: str, scope: str) -> bool:
+    """Is `section` (a "A > B > C" heading path) within reach of the FAQ basis path `basis`?"""
+    if section == basis or section.startswith(basis + " > "):
+        return True
+    parts = basis.split(" > ")
+    if len(parts) < 2:
+        return False
+    parent = " > ".join(parts[:-1])
+    if scope == "parent":
+        return section == parent
+    if scope == "siblings":
+        return section == parent or section.startswith(parent + " > ")
+    return False
+
+
+def diversify(ids: list[str], source_of, k: int, max_per_source: int) -> list[str]:
+    """Best-first ids, at most `max_per_source` per source; the skipped ones are appended (in
+    their order) when fewer than `k` remain."""
+    if max_per_source <= 0:
+        return ids[:k]
+    chosen, skipped, per = [], [], {}
+    for cid in ids:
+        src = source_of(cid)
+        if per.get(src, 0) < max_per_source:
+            per[src] = per.get(src, 0) + 1
+            chosen.append(cid)
+        else:
+            skipped.append(cid)
+        if len(chosen) >= k:
+            break
+    if len(chosen) < k:
+        chosen += skipped[: k - len(chosen)]
+    return chosen
