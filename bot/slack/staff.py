@@ -123,33 +123,40 @@ def guarded(client: WebClient, services: Services, req: StaffRequest, what: str,
 
 
 # ---------------------------------------------------------------------------- actions
+def _already_resolved(client: WebClient, services: Services, req: StaffRequest, before) -> bool:
+    """A resolved case takes no assignment or second resolution: say so and re-sync the card."""
+    if before.status != "resolved":
+        return False
+    tell(client, req, f"{before.ref} はすでに解決済みです。")
+    _refresh_card(client, services, before.id, "resolved")
+    return True
+
+
+def _after_change(client: WebClient, services: Services, req: StaffRequest, case_id: int,
+                  kind: str, **notice) -> None:
+    """Every status change: card updated in place, officer told, staff App Home refreshed."""
+    _refresh_card(client, services, case_id, kind)
+    notify_officer(client, services, case_id, kind, **notice)
+    _refresh_home(client, services, req)
+
+
 def do_assign(client: WebClient, services: Services, req: StaffRequest) -> None:
-    store = services.store
-    before = store.get_case(req.case_id)
-    if before.status == "resolved":
-        tell(client, req, f"{before.ref} はすでに解決済みです。")
-        _refresh_card(client, services, before.id, "resolved")
+    before = services.store.get_case(req.case_id)
+    if _already_resolved(client, services, req, before):
         return
     if before.status == "in_progress" and before.assignee == req.user:
         tell(client, req, f"{before.ref} はすでにあなたが担当しています。")
         return
-    case = store.assign(req.case_id, req.user, actor=req.user)
-    _refresh_card(client, services, case.id, "assigned")
-    notify_officer(client, services, case.id, "assigned", staff_user=req.user)
-    _refresh_home(client, services, req)
+    case = services.store.assign(req.case_id, req.user, actor=req.user)
+    _after_change(client, services, req, case.id, "assigned", staff_user=req.user)
 
 
 def do_resolve(client: WebClient, services: Services, req: StaffRequest) -> None:
-    store = services.store
-    before = store.get_case(req.case_id)
-    if before.status == "resolved":
-        tell(client, req, f"{before.ref} はすでに解決済みです。")
-        _refresh_card(client, services, before.id, "resolved")
+    before = services.store.get_case(req.case_id)
+    if _already_resolved(client, services, req, before):
         return
-    case = store.resolve(req.case_id, actor=req.user)
-    _refresh_card(client, services, case.id, "resolved")
-    notify_officer(client, services, case.id, "resolved")
-    _refresh_home(client, services, req)
+    case = services.store.resolve(req.case_id, actor=req.user)
+    _after_change(client, services, req, case.id, "resolved")
 
 
 def open_modal(client: WebClient, services: Services, req: StaffRequest, builder) -> None:

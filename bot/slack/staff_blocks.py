@@ -151,52 +151,48 @@ def _modal_context(case: StaffCase) -> dict:
     return _section(f"*{escape(case.ref)}*　{who}{place}\n{_quote(question)}")
 
 
+def _text_modal(case: StaffCase, origin_channel: str | None, *, callback_id: str, title: str,
+                submit: str, block_id: str, label: str, action_id: str, placeholder: str,
+                note: str) -> dict:
+    """A modal with the case summary, one multi-line text input and a short explanation."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": _metadata(case, origin_channel),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "キャンセル"},
+        "blocks": [
+            _modal_context(case),
+            {"type": "input", "block_id": block_id,
+             "label": {"type": "plain_text", "text": label},
+             "element": {"type": "plain_text_input", "action_id": action_id,
+                         "multiline": True, "max_length": MODAL_TEXT_MAX,
+                         "placeholder": {"type": "plain_text", "text": placeholder}}},
+            _context(note),
+        ],
+    }
+
+
 def build_reply_modal(case: StaffCase, origin_channel: str | None = None) -> dict:
     """Modal where a staff member writes the reply posted into the officer's thread."""
     note = ("送信すると、相談者のスレッドに「あなたの名前（担当職員）より」として投稿され、"
             "相談の記録にも残ります。")
     if not case.slack_thread:
         note = "この相談は Slack 以外で受け付けたため、回答は相談の記録にのみ残ります。"
-    return {
-        "type": "modal",
-        "callback_id": ids.STAFF_REPLY_VIEW,
-        "private_metadata": _metadata(case, origin_channel),
-        "title": {"type": "plain_text", "text": "相談者に回答する"},
-        "submit": {"type": "plain_text", "text": "送信する"},
-        "close": {"type": "plain_text", "text": "キャンセル"},
-        "blocks": [
-            _modal_context(case),
-            {"type": "input", "block_id": ids.REPLY_BLOCK,
-             "label": {"type": "plain_text", "text": "回答"},
-             "element": {"type": "plain_text_input", "action_id": ids.REPLY_INPUT,
-                         "multiline": True, "max_length": MODAL_TEXT_MAX,
-                         "placeholder": {"type": "plain_text",
-                                         "text": "相談者への回答を入力してください"}}},
-            _context(note),
-        ],
-    }
+    return _text_modal(case, origin_channel, callback_id=ids.STAFF_REPLY_VIEW,
+                       title="相談者に回答する", submit="送信する", block_id=ids.REPLY_BLOCK,
+                       label="回答", action_id=ids.REPLY_INPUT,
+                       placeholder="相談者への回答を入力してください", note=note)
 
 
 def build_note_modal(case: StaffCase, origin_channel: str | None = None) -> dict:
     """Modal for an internal note; the note is shown to staff only, never to the officer."""
-    return {
-        "type": "modal",
-        "callback_id": ids.STAFF_NOTE_VIEW,
-        "private_metadata": _metadata(case, origin_channel),
-        "title": {"type": "plain_text", "text": "内部メモを追加"},
-        "submit": {"type": "plain_text", "text": "保存する"},
-        "close": {"type": "plain_text", "text": "キャンセル"},
-        "blocks": [
-            _modal_context(case),
-            {"type": "input", "block_id": ids.NOTE_BLOCK,
-             "label": {"type": "plain_text", "text": "メモ"},
-             "element": {"type": "plain_text_input", "action_id": ids.NOTE_INPUT,
-                         "multiline": True, "max_length": MODAL_TEXT_MAX,
-                         "placeholder": {"type": "plain_text",
-                                         "text": "職員間で共有する内容を入力してください"}}},
-            _context("🔒 内部メモは職員にのみ表示され、相談者には一切表示されません。"),
-        ],
-    }
+    return _text_modal(case, origin_channel, callback_id=ids.STAFF_NOTE_VIEW,
+                       title="内部メモを追加", submit="保存する", block_id=ids.NOTE_BLOCK,
+                       label="メモ", action_id=ids.NOTE_INPUT,
+                       placeholder="職員間で共有する内容を入力してください",
+                       note="🔒 内部メモは職員にのみ表示され、相談者には一切表示されません。")
 
 
 def modal_input(view: dict, block_id: str, action_id: str) -> str:
