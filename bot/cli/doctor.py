@@ -62,7 +62,10 @@ def check_database(settings: Settings) -> Check:
     label = "データベース"
     try:
         store = CaseStore.from_settings(settings, upgrade=False)
-        migrated = store.is_migrated()
+        try:
+            migrated = store.is_migrated()
+        finally:
+            store.close()
     except Exception as exc:
         return Check(BAD, label, f"接続できません: {type(exc).__name__}")
     where = "PostgreSQL" if settings.database_url_resolved.startswith("postgresql") else "SQLite"
@@ -108,24 +111,13 @@ def check_slack(settings: Settings) -> Check:
 
 
 def ping_llm(settings: Settings) -> str:
-    """Ask the configured endpoint for a one-token completion; returns the model that answered."""
-    import openai
+    """Ask the answerer's own chat model for a one-token reply (short timeout, no retries);
+    returns the model that answered."""
+    from bot.answering.llm import build_chat_model, model_name
 
-    if settings.azure_openai_endpoint and settings.azure_openai_deployment:
-        key = settings.azure_openai_api_key or settings.openai_api_key
-        client = openai.AzureOpenAI(
-            azure_endpoint=settings.azure_openai_endpoint,
-            api_key=key.get_secret_value() if key else None,
-            api_version=settings.azure_openai_api_version, timeout=10, max_retries=0)
-        model = settings.azure_openai_deployment
-    else:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
-        client = openai.OpenAI(base_url=settings.openai_base_url, api_key=key,
-                               timeout=10, max_retries=0)
-        model = settings.llm_model
-    reply = client.chat.completions.create(
-        model=model, max_tokens=1, messages=[{"role": "user", "content": "ping"}])
-    return reply.model or model
+    quick = settings.model_copy(update={"llm_timeout": 10.0, "llm_max_retries": 0})
+    reply = build_chat_model(quick).bind(max_tokens=1).invoke("ping")
+    return reply.response_metadata.get("model_name") or model_name(settings) or "?"
 
 
 def run_checks(settings: Settings) -> list[Check]:
