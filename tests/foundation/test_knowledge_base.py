@@ -161,11 +161,12 @@ def test_faq_answers_are_polite_and_invent_no_figures():
 
 # ---- evaluation sets ---------------------------------------------------------------------------
 
-def test_seed_questions_expected_text_in_strategy():
+@pytest.mark.parametrize("name,minimum", [("seed_qa.jsonl", 40), ("seed_qa_holdout.jsonl", 30)])
+def test_seed_questions_expected_text_in_strategy(name, minimum):
     body = _norm(_markdown_body())
     seed_lines = [_norm(line) for line in SEED_COPY.read_text(encoding="utf-8").splitlines()]
-    rows = _jsonl(EVAL / "seed_qa.jsonl")
-    assert len(rows) >= 40
+    rows = _jsonl(EVAL / name)
+    assert len(rows) >= minimum
     for row in rows:
         assert set(row) == {"question", "expected_text"}, row
         expected = _norm(row["expected_text"])
@@ -196,19 +197,28 @@ def test_seed_questions_cover_every_programme():
     assert any(e in sections["V 地域戦略"] + sections["〈地域戦略推進の考え方〉"] for e in expected)
 
 
-def test_out_of_scope_questions():
-    rows = _jsonl(EVAL / "out_of_scope.jsonl")
+@pytest.mark.parametrize("name", ["out_of_scope.jsonl", "out_of_scope_holdout.jsonl"])
+def test_out_of_scope_questions(name):
+    rows = _jsonl(EVAL / name)
     assert len(rows) >= 15
     assert all(set(row) == {"question"} and row["question"].strip() for row in rows)
     questions = [_norm(r["question"]) for r in rows]
     assert len(set(questions)) == len(questions)
-    in_scope = {_norm(r["question"]) for r in _jsonl(EVAL / "seed_qa.jsonl")}
+    in_scope = {_norm(r["question"]) for f in IN_SCOPE_SETS for r in _jsonl(EVAL / f)}
     assert not in_scope & set(questions)
 
 
+IN_SCOPE_SETS = ("seed_qa.jsonl", "seed_qa_holdout.jsonl")
+
+
 def test_no_duplicate_seed_questions():
-    questions = [_norm(r["question"]) for r in _jsonl(EVAL / "seed_qa.jsonl")]
+    """No question repeats within or across the tuning and held-out sets (a held-out question
+    that also sits in the tuning set would not be held out)."""
+    questions = [_norm(r["question"]) for f in IN_SCOPE_SETS for r in _jsonl(EVAL / f)]
     assert len(set(questions)) == len(questions)
+    oos = [_norm(r["question"]) for f in ("out_of_scope.jsonl", "out_of_scope_holdout.jsonl")
+           for r in _jsonl(EVAL / f)]
+    assert len(set(oos)) == len(oos)
 
 
 def test_knowledge_base_readme_marks_sample_content():
