@@ -7,7 +7,8 @@
 2. Seed set (tests/eval/seed_qa.jsonl) against the bundled knowledge base + >= 5,000 distractor
    chunks: recall / MRR per mode; evidence calibration with the out-of-scope set
    (tests/eval/out_of_scope.jsonl): answered / declined rates with the product's evidence model,
-   a logistic fit and its leave-one-out estimate.
+   a logistic fit and its leave-one-out estimate. The held-out sets (seed_qa_holdout.jsonl,
+   out_of_scope_holdout.jsonl, never used for tuning) are reported beside them.
 3. Latency at >= 20,000 chunks (query embedding + both searches + fusion), ours vs LangChain's
    stock EnsembleRetriever(BM25Retriever + Chroma retriever) over the same chunks.
 With --sweep: RRF k / weights / N grid on cached candidate lists (JSQuAD and seed).
@@ -209,6 +210,28 @@ def calibrate(retriever: HybridRetriever, in_items, oos_questions, k: int = 5) -
             "features": {"in": x[y == 1].tolist(), "out": x[y == 0].tolist()}}
 
 
+def decision_rates(retriever: HybridRetriever, in_items, oos_questions, k: int = 5) -> dict:
+    """The product's answer/decline decision, as shipped, on questions it was not fitted on."""
+    model = retriever.evidence_model
+
+    def answered(q: str) -> bool:
+        return model.score(*retriever.evidence_features(q, retriever.search(q, k=k))) >= model.threshold
+
+    got_in = [answered(i.question) for i in in_items]
+    got_out = [answered(q) for q in oos_questions]
+    rates = {"in_scope_answered": round(sum(got_in) / len(got_in), 4),
+             "out_of_scope_declined": round(1 - sum(got_out) / len(got_out), 4)}
+    print(f"  held-out sets (not used to fit the threshold): in-scope answered "
+          f"{rates['in_scope_answered']:.3f} ({sum(got_in)}/{len(got_in)})   out-of-scope declined "
+          f"{rates['out_of_scope_declined']:.3f} ({len(got_out) - sum(got_out)}/{len(got_out)})")
+    return rates
+
+
+def questions(path: Path) -> list[str]:
+    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
 # ---- latency at scale ----------------------------------------------------------------------
 
 def latency_at_scale(settings, in_items, oos_questions, rounds: int = 3) -> dict:
@@ -320,7 +343,9 @@ def main(argv=None) -> int:
             results["jsquad_sweep"] = [(m, p.describe()) for m, p in sweep("JSQuAD", lists, hit_sets(retriever, items, lists))[:10]]
 
     seed = load_qa(EVAL / "seed_qa.jsonl")
-    oos = [json.loads(l)["question"] for l in (EVAL / "out_of_scope.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+    oos = questions(EVAL / "out_of_scope.jsonl")
+    seed_hold = load_qa(EVAL / "seed_qa_holdout.jsonl")
+    oos_hold = questions(EVAL / "out_of_scope_holdout.jsonl")
     if not args.skip_seed:
         hr(f"Seed set vs bundled knowledge base + >= {args.distractors} distractor chunks")
         seed_settings = build_seed(args.root, args.distractors)
@@ -330,8 +355,11 @@ def main(argv=None) -> int:
         if args.sweep:
             lists = candidate_lists(rows)
             results["seed_sweep"] = [(m, p.describe()) for m, p in sweep("seed", lists, hit_sets(retriever, seed, lists))[:10]]
+        hr(f"Held-out seed set ({len(seed_hold)} questions never used for tuning), same index")
+        results["seed_holdout"], _ = eval_modes(retriever, seed_hold)
         hr("Evidence strength: in-scope answered vs out-of-scope declined")
         results["evidence"] = calibrate(retriever, seed, oos)
+        results["evidence_holdout"] = decision_rates(retriever, seed_hold, oos_hold)
 
     if not args.skip_scale:
         hr(f"Latency at >= {args.scale} chunks: ours vs stock EnsembleRetriever(BM25Retriever + Chroma)")

@@ -60,8 +60,8 @@ class HybridRetriever(BaseRetriever):
     evidence_model: EvidenceModel = EvidenceModel()
     dedupe_threshold: float = 0.85
     # At most this many passages of one source file in the top-k (backfilled when short), so one
-    # large FAQ sheet cannot crowd the primary documents out. Tuned by bench/retrieval.py.
-    max_per_source: int = 3
+    # large sheet without a basis column cannot crowd everything else out. 0 = no limit.
+    max_per_source: int = 4
     # FAQ rows that name their basis (a 該当箇所 / 根拠 column holding a section path) bring that
     # section's chunk right after them, so answers rest on the primary document too.
     expand_faq_basis: bool = True
@@ -71,6 +71,10 @@ class HybridRetriever(BaseRetriever):
     # (else the section's first chunk); at most `basis_max` per FAQ row.
     basis_scope: str = "siblings"
     basis_max: int = 1
+    # How FAQ rows with a basis share the top-k with document chunks (see `_arrange`; 0 = no
+    # limit). Chosen by bench/retrieval.py on the seed set + distractors: MRR@10 0.774 -> 0.841.
+    basis_first: bool = True
+    faq_slots: int = 1
 
     _handle: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -208,11 +212,14 @@ class HybridRetriever(BaseRetriever):
                          in_basis_scope(str(m.get("section", "")), sec, self.basis_scope)]
                 if extra:
                     found[sec] = list(found.get(sec, [])) + extra
-        out: list[str] = []
+        units: list[tuple[str, list[str]]] = []  # (row id, basis ids it brought)
+        placed: set[str] = set()
         for cid in kept:
-            if cid in out:
+            if cid in placed:
                 continue
-            out.append(cid)
+            placed.add(cid)
+            brought: list[str] = []
+            units.append((cid, brought))
             basis = wanted.get(cid)
             candidates = [c for c in found.get(basis, []) if c[0] != cid and
                           (doc_type is None or c[2].get("doc_type") == doc_type)]
@@ -220,17 +227,36 @@ class HybridRetriever(BaseRetriever):
                 continue
             # The basis chunk already ranked highest, else the first chunk of that section.
             ordered = sorted(candidates, key=lambda c: position.get(c[0], 10 ** 6))
-            added = 0
             for bid, btext, bmeta in ordered:
-                if added >= self.basis_max or (added and bid not in position):
+                if len(brought) >= self.basis_max or (brought and bid not in position):
                     break
-                if bid in out:
+                if bid in placed:
                     continue
                 texts.setdefault(bid, (btext, bmeta))
-                score[bid] = max(score.get(bid, 0.0), score.get(cid, 0.0) * 0.999)
-                out.append(bid)
-                added += 1
-        return out
+                score[bid] = max(score.get(bid, 0.0), score.get(cid, 0.0))  # stands in for the row
+                brought.append(bid)
+                placed.add(bid)
+        return self._arrange(units, wanted)
+
+    def _arrange(self, units: list[tuple[str, list[str]]], wanted: dict) -> list[str]:
+        """Flatten (row, basis chunks) units best-first. A row that rests on a basis comes after
+        the document chunk it brought (`basis_first`: the primary source is cited first), and only
+        `faq_slots` such rows keep their place; later ones follow everything else, because their
+        content is a restatement of document text that the top-k already holds or could hold."""
+        head: list[str] = []
+        tail: list[str] = []
+        faq_rows = 0
+        for cid, brought in units:
+            if cid not in wanted:
+                head.append(cid)
+                continue
+            if self.faq_slots and faq_rows >= self.faq_slots:
+                head.extend(brought)
+                tail.append(cid)
+                continue
+            faq_rows += 1
+            head.extend(brought + [cid] if self.basis_first else [cid] + brought)
+        return head + tail
 
     def timed_search(self, query: str, **kw) -> tuple[list[Passage], float]:
         start = time.perf_counter()

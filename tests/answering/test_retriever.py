@@ -124,12 +124,28 @@ def test_eval_command_json_contract(indexed_settings, tmp_path):
 
 
 def test_faq_row_brings_its_basis_section(retriever):
+    """The document chunk an FAQ row rests on is cited right before the row (primary source
+    first), and only one such row keeps its place in the top-k."""
     passages = retriever.search("DXのアドバイザーに来てもらう費用は町の負担になりますか？", k=5)
     faq = next(i for i, p in enumerate(passages) if p.doc_type == "faq" and "アドバイザー" in p.text)
-    basis = passages[faq + 1]
+    assert faq > 0
+    basis = passages[faq - 1]
     assert basis.doc_type == "strategy"
+    assert basis.score >= passages[faq].score
     assert basis.section.endswith("(2) 市町村のデジタル化の支援")
     assert "専門的知識を有するアドバイザーを道が確保し" in basis.text
     without = HybridRetriever.from_settings(retriever.settings, expand_faq_basis=False).search(
         "DXのアドバイザーに来てもらう費用は町の負担になりますか？", k=5)
     assert [p.chunk_id for p in without] != [p.chunk_id for p in passages]
+    assert sum(1 for p in without if p.doc_type == "faq") > sum(1 for p in passages if p.doc_type == "faq")
+
+
+def test_faq_rows_beyond_their_slots_follow_the_documents():
+    units = [("faq1", ["doc1"]), ("faq2", ["doc2"]), ("doc9", []), ("faq3", [])]
+    wanted = {"faq1": "A", "faq2": "B", "faq3": "C"}
+    one = HybridRetriever(faq_slots=1, basis_first=True)
+    assert one._arrange(units, wanted) == ["doc1", "faq1", "doc2", "doc9", "faq2", "faq3"]
+    two = HybridRetriever(faq_slots=2, basis_first=True)
+    assert two._arrange(units, wanted) == ["doc1", "faq1", "doc2", "faq2", "doc9", "faq3"]
+    old = HybridRetriever(faq_slots=0, basis_first=False)
+    assert old._arrange(units, wanted) == ["faq1", "doc1", "faq2", "doc2", "doc9", "faq3"]
