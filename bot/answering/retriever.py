@@ -47,6 +47,14 @@ def split_heading(text: str, metadata: dict) -> str:
     return text.strip()
 
 
+class Ranked(list):
+    """The passages of one search, best-first, plus `best_dense`: the highest cosine similarity
+    the dense search found for the query (None when it did not run), which the evidence model
+    reads whether or not that chunk kept a place in the top-k."""
+
+    best_dense: float | None = None
+
+
 class HybridRetriever(BaseRetriever):
     """`search(query, k, doc_type, mode) -> list[Passage]`; `evidence(query, passages) -> 0..1`."""
 
@@ -109,7 +117,7 @@ class HybridRetriever(BaseRetriever):
 
     # ---- search ----------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, doc_type: str | None = None,
-               mode: str | None = None) -> list[Passage]:
+               mode: str | None = None) -> Ranked:
         from ingest.errors import IndexMissing
 
         k = k or self.k
@@ -119,7 +127,7 @@ class HybridRetriever(BaseRetriever):
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {MODES}")
         query = (query or "").strip()
         if not query:
-            return []
+            return Ranked()
         handle = self.handle()
         n = max(self.params.n_candidates, k)
         try:
@@ -163,7 +171,8 @@ class HybridRetriever(BaseRetriever):
             rank = {cid: i for i, (cid, _) in enumerate(fused)}
             kept = self._expand_basis(handle, kept, texts, score, k, doc_type, rank)
         kept = diversify(kept, lambda cid: str(texts[cid][1].get("source", "")), k, self.max_per_source)
-        out = []
+        out = Ranked()
+        out.best_dense = max(dense_sim.values(), default=None) if mode != "bm25" else None
         for cid in kept:
             text, meta = texts[cid]
             out.append(Passage(
@@ -267,7 +276,8 @@ class HybridRetriever(BaseRetriever):
     def evidence_features(self, query: str, passages: list[Passage]) -> tuple[float, float]:
         from ingest.tokenizer import tokenize
 
-        return self.evidence_model.features(query, passages, tokenize)
+        return self.evidence_model.features(query, passages, tokenize,
+                                            best_dense=getattr(passages, "best_dense", None))
 
     def evidence(self, query: str, passages: list[Passage]) -> float:
         """0..1: how strongly the passages support answering `query` (>= threshold: answer)."""

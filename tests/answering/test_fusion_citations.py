@@ -127,6 +127,20 @@ def test_coverage_and_evidence_model_are_monotone():
     assert 0.0 <= m.score(0.0, 0.0) <= m.score(1.0, 1.0) <= 1.0
 
 
+def test_evidence_reads_the_dense_search_best_match_beyond_the_top_k():
+    from bot.domain import Passage
+
+    m = EvidenceModel()
+    weak = [Passage(chunk_id="a", text="道の支援", source="s", title="t", section="", page=None,
+                    doc_type="strategy", score=1.0, dense_score=0.85)]
+    tok = lambda text: list(text)  # noqa: E731
+    assert m.features("支援", weak, tok)[0] == pytest.approx(0.85)
+    # the best dense match (an FAQ row placed after the top-k) still counts as evidence
+    assert m.features("支援", weak, tok, best_dense=0.91)[0] == pytest.approx(0.91)
+    assert m.features("支援", weak, tok, best_dense=0.80)[0] == pytest.approx(0.85)
+    assert m.features("支援", [], tok, best_dense=0.91) == (0.0, 0.0)
+
+
 def test_diversify_caps_one_source_and_backfills():
     from bot.answering.basis import diversify
 

@@ -76,6 +76,8 @@ def test_is_a_langchain_retriever(retriever):
 ])
 def test_evidence_strong_for_covered_questions(retriever, question):
     passages = retriever.search(question)
+    assert passages.best_dense is not None
+    assert passages.best_dense >= max(p.dense_score or 0.0 for p in passages)
     assert retriever.is_covered(retriever.evidence(question, passages))
 
 
