@@ -12,7 +12,7 @@ from bot.answering.evidence import content_tokens
 from bot.answering.fusion import jaccard, shingles
 from bot.domain import Passage
 
-EXTRACTIVE_VERSION = "extractive@2026-11-28.1"
+EXTRACTIVE_VERSION = "extractive@2026-11-28.2"
 EXTRACTIVE_LABEL = "【資料からの抜粋】以下は登録資料の該当箇所をそのまま引用したもので、AI が生成した回答ではありません。"
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n+")
@@ -62,9 +62,15 @@ class Quote:
 
 def select_sentences(question: str, passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
                      *, max_sentences: int = 3, max_passages: int = 3, per_passage: int = 2,
-                     focus: str | None = None, duplicate_threshold: float = 0.5) -> list[Quote]:
+                     focus: str | None = None, duplicate_threshold: float = 0.5,
+                     min_relative: float = 0.4) -> list[Quote]:
     """Score every sentence of the top passages by overlap with the question's content words
-    (words of `focus`, the latest question of a follow-up, count double) and by passage rank."""
+    (words of `focus`, the latest question of a follow-up, count double) and by passage rank.
+
+    A sentence scoring below `min_relative` of the best one is not quoted beside it (a stray
+    shared word is not evidence). Of two near-duplicate sentences (an FAQ row restating the
+    document) the one from the earlier passage is quoted: the retriever puts the primary source
+    first."""
     q_tokens = set(content_tokens(tokenize(question)))
     focus_tokens = set(content_tokens(tokenize(focus))) if focus else set()
     candidates: list[Quote] = []
@@ -81,23 +87,26 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
     if not candidates:
         return []
     best = sorted(candidates, key=lambda q: -q.score)
-    chosen: list[Quote] = []
-    chosen_shingles: list[frozenset[str]] = []
-    per: dict[int, int] = {}
+    floor = max(1.0, min_relative * best[0].score)
+    chosen: list[tuple[Quote, frozenset[str]]] = []
     for quote in best:
         if len(chosen) >= max_sentences:
             break
-        if per.get(quote.passage_index, 0) >= per_passage:
-            continue
-        if chosen and quote.score < 1.0:  # nothing in common with the question: stop adding
-            continue
+        if chosen and quote.score < floor:
+            break
         sh = shingles(quote.text)
-        if any(jaccard(sh, other) >= duplicate_threshold for other in chosen_shingles):
-            continue  # the FAQ often restates the strategy text: quote it once
-        chosen_shingles.append(sh)
-        chosen.append(quote)
-        per[quote.passage_index] = per.get(quote.passage_index, 0) + 1
-    return sorted(chosen, key=lambda q: (q.passage_index, q.position))
+        twin = next((i for i, (_, other) in enumerate(chosen)
+                     if jaccard(sh, other) >= duplicate_threshold), None)
+        if twin is not None:
+            # quoted once; the earlier passage's wording wins
+            if quote.passage_index < chosen[twin][0].passage_index and sum(
+                    1 for q, _ in chosen if q.passage_index == quote.passage_index) < per_passage:
+                chosen[twin] = (quote, sh)
+            continue
+        if sum(1 for q, _ in chosen if q.passage_index == quote.passage_index) >= per_passage:
+            continue
+        chosen.append((quote, sh))
+    return sorted((q for q, _ in chosen), key=lambda q: (q.passage_index, q.position))
 
 
 def render_extractive(quotes: Sequence[Quote]) -> str:

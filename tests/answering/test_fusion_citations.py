@@ -148,3 +148,30 @@ def test_diversify_caps_one_source_and_backfills():
     assert diversify(list(src), src.get, k=4, max_per_source=2) == ["f1", "f2", "s1", "f3"]
     assert diversify(list(src), src.get, k=3, max_per_source=0) == ["f1", "f2", "f3"]
     assert diversify(["f1", "f2"], src.get, k=5, max_per_source=1) == ["f1", "f2"]
+
+
+def _p(cid: str, text: str, doc_type: str = "strategy") -> "Passage":
+    from bot.domain import Passage
+
+    return Passage(chunk_id=cid, text=text, source=f"{cid}.md", title=cid, section="", page=None,
+                   doc_type=doc_type, score=1.0)
+
+
+def test_extractive_quotes_the_primary_source_once_and_skips_stray_matches():
+    from bot.answering.extractive import select_sentences
+    from ingest.tokenizer import tokenize
+
+    strategy = _p("s", "地域おこし協力隊員の更なる確保や任期後の定住に向け、ほっかいどう協力隊ワンストップ窓口を設置。")
+    faq = _p("f", "Q: 協力隊の定住支援は？\nA: 道は、地域おこし協力隊員の更なる確保や任期後の定住に向け、"
+                  "ほっかいどう協力隊ワンストップ窓口を設置しています。", "faq")
+    stray = _p("t", "交通ネットワークの維持に向け、市町村の課題解決に協力。")
+    question = "道は協力隊の任期後の定住をどう支援していますか？"
+    quotes = select_sentences(question, [strategy, faq, stray], tokenize)
+    # the FAQ sentence restates the strategy: quoted once, from the primary source (passage 0)
+    assert [q.passage_index for q in quotes] == [0]
+    assert "ワンストップ窓口を設置。" in quotes[0].text
+    # with the FAQ row first, its wording is the one quoted (earlier passage wins), still once
+    quotes = select_sentences(question, [faq, strategy, stray], tokenize)
+    assert [q.passage_index for q in quotes] == [0]
+    # the stray sentence shares one word with the question: quoted only when nothing better exists
+    assert select_sentences(question, [stray], tokenize)[0].passage_index == 0
