@@ -172,11 +172,13 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
         if dry_run:
             report.chunks_total = vectors.count() + report.chunks_added - report.chunks_deleted
             return report
-        if changed or lexical.current_generation(settings.lexical_dir) is None:
+        # No lexical index yet, or one built with other BM25 parameters: rebuild it too.
+        stale = lexical.built_params(settings.lexical_dir) != lexical.BM25_PARAMS
+        if changed or stale:
             _rebuild_lexical(settings, vectors)
         state.save_manifest(settings.data_dir, vectors.name, manifest)
         report.chunks_total = vectors.count()
-        _write_marker(settings, vectors, report, bool(changed))
+        _write_marker(settings, vectors, report, bool(changed or stale))
         return report
     finally:
         emb.close()

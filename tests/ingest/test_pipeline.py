@@ -244,3 +244,29 @@ def test_folder_outside_the_knowledge_dir_is_ingested_under_its_name(index_setti
     handle = open_index(settings)
     top = handle.lexical_search("除雪ボランティア", 1)[0][0]
     assert handle.get_chunks([top])[top][1]["doc_type"] == "rules"
+
+
+def test_lexical_index_built_with_other_bm25_parameters_is_rebuilt(index_settings, kb, counting):
+    """Changing the BM25 parameters in code takes effect at the next ingest, with nothing
+    re-embedded and no file changed; an up-to-date index is left alone."""
+    import json
+
+    from ingest import lexical
+
+    settings = index_settings()
+    run_ingest(settings, embeddings=counting)
+    first = lexical.current_generation(settings.lexical_dir)
+    assert lexical.built_params(settings.lexical_dir) == lexical.BM25_PARAMS
+    run_ingest(settings, embeddings=counting)
+    assert lexical.current_generation(settings.lexical_dir) == first  # nothing to do
+
+    # pretend the live generation came from an older release with bm25s's defaults
+    (settings.lexical_dir / first / "params.json").write_text(
+        json.dumps({"method": "lucene", "k1": 1.5, "b": 0.75}), encoding="utf-8")
+    counting.reset()
+    report = run_ingest(settings, embeddings=counting)
+    assert counting.count == 0 and report.files_unchanged == 3
+    rebuilt = lexical.current_generation(settings.lexical_dir)
+    assert rebuilt != first
+    assert lexical.built_params(settings.lexical_dir) == lexical.BM25_PARAMS
+    assert open_index(settings).lexical_search("交付金", 5)
