@@ -123,6 +123,16 @@ def block_action(action_id: str, value: str, *, user: str = "W222", team_id: str
     }
 
 
+def feedback_action(action_id: str, value: str, text: str, *, block_id: str,
+                    **kw: Any) -> dict[str, Any]:
+    """A click on one button of a `feedback_buttons` element: a block_actions payload whose action
+    has type "feedback_buttons", the element's action_id and block_id, and the clicked button's
+    value and text (Bolt-JS `FeedbackButtonsAction`)."""
+    payload = block_action(action_id, value, action_type="feedback_buttons", **kw)
+    payload["actions"][0].update(block_id=block_id, text={"type": "plain_text", "text": text})
+    return payload
+
+
 def view_submission(callback_id: str, values: dict[str, dict[str, Any]], *,
                     private_metadata: str = "", user: str = "W222",
                     team_id: str = "T111") -> dict[str, Any]:
