@@ -1,8 +1,9 @@
-"""Buttons under an answer: 👍 / 👎 feedback and 「職員に相談する」 (one listener per button).
+"""Buttons under an answer: 👍 / 👎 feedback and 「職員に相談する」 (one listener per action id).
 
-Only the officer who asked (or staff) may press them; anyone else gets a polite ephemeral
-refusal and nothing changes. 👎 opens an optional modal asking what was missing (views.py
-handles its submission) and lets staff know.
+👍 / 👎 are one `feedback_buttons` element (one action id); the clicked button's value carries
+the polarity, case and turn. Only the officer who asked (or staff) may press them; anyone else
+gets a polite ephemeral refusal and nothing changes. 👎 opens an optional modal asking what was
+missing (views.py handles its submission) and lets staff know.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from bot.errors import CaseNotFound, ConsultError
 from bot.services import Services
 from bot.slack import authz, blocks, ids
 from bot.slack.escalation import notify_staff
-from bot.slack.incoming import ButtonClick, parse_click, parse_feedback_value
+from bot.slack.incoming import (ButtonClick, FeedbackValue, parse_case_value, parse_click,
+                                parse_feedback_value)
 from bot.slack.worker import Worker
 
 if TYPE_CHECKING:
@@ -31,57 +33,50 @@ log = logging.getLogger(__name__)
 def register(app: ConsultApp, services: Services) -> None:
     worker: Worker = app.worker
 
-    @app.action(ids.FEEDBACK_UP)
-    def on_feedback_up(ack: Ack, body: dict, client: WebClient) -> None:
+    @app.action(ids.FEEDBACK)
+    def on_feedback(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         click = parse_click(body)
-        worker.submit("feedback_up", feedback, client, click, "up")
-
-    @app.action(ids.FEEDBACK_DOWN)
-    def on_feedback_down(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
-        click = parse_click(body)
-        case = _own_case(client, services, click)
-        if case is None:
+        try:
+            choice = parse_feedback_value(click.value)
+        except ValueError:
+            _reject_malformed(client, click)
             return
-        _, turn_id = parse_feedback_value(click.value)
-        if click.trigger_id and turn_id is not None:
+        if choice.polarity == "down":
             # The trigger expires 3 s after the click: open the modal right away.
-            try:
-                client.views_open(trigger_id=click.trigger_id,
-                                  view=blocks.feedback_modal(case.id, turn_id))
-            except SlackApiError as exc:
-                log.warning("Could not open the feedback modal: %s",
-                            exc.response.get("error") if exc.response is not None else exc)
-        worker.submit("feedback_down", feedback, client, click, "down")
+            if _own_case(client, services, click, choice.case_id) is None:
+                return
+            _open_feedback_modal(client, click, choice)
+        worker.submit(f"feedback_{choice.polarity}", feedback, client, click, choice)
 
     @app.action(ids.ESCALATE)
     def on_escalate(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         worker.submit("escalate", escalate, client, parse_click(body))
 
-    def feedback(client: WebClient, click: ButtonClick, value: str) -> None:
-        case = _own_case(client, services, click)
+    def feedback(client: WebClient, click: ButtonClick, choice: FeedbackValue) -> None:
+        case = _own_case(client, services, click, choice.case_id)
         if case is None:
             return
-        case_id, turn_id = parse_feedback_value(click.value)
         try:
-            if turn_id is not None:
-                view = services.store.record_feedback(turn_id, case=case_id, user_id=click.user,
-                                                      value=value)
-            else:
-                view = services.store.record_feedback(case=case_id, user_id=click.user, value=value)
+            view = services.store.record_feedback(choice.turn_id, case=choice.case_id,
+                                                  user_id=click.user, value=choice.polarity)
         except ConsultError as exc:
             log.warning("Recording feedback failed: %s", type(exc).__name__)
             _ephemeral(client, click, exc.user_message)
             return
-        _ephemeral(client, click, blocks.feedback_thanks_text(value))
-        if value == "down" and view.status == CaseStatus.NEEDS_STAFF and \
+        _ephemeral(client, click, blocks.feedback_thanks_text(choice.polarity))
+        if choice.polarity == "down" and view.status == CaseStatus.NEEDS_STAFF and \
                 case.status != CaseStatus.NEEDS_STAFF:
-            notify_staff(client, services, case_id, EscalationReason.NEGATIVE_FEEDBACK.value)
+            notify_staff(client, services, case.id, EscalationReason.NEGATIVE_FEEDBACK.value)
 
     def escalate(client: WebClient, click: ButtonClick) -> None:
-        case = _own_case(client, services, click)
+        try:
+            case_id = parse_case_value(click.value)
+        except ValueError:
+            _reject_malformed(client, click)
+            return
+        case = _own_case(client, services, click, case_id)
         if case is None:
             return
         if case.status in (CaseStatus.NEEDS_STAFF, CaseStatus.IN_PROGRESS):
@@ -103,13 +98,13 @@ def register(app: ConsultApp, services: Services) -> None:
             log.exception("Could not post the escalation notice in the officer's thread")
 
 
-def _own_case(client: WebClient, services: Services, click: ButtonClick) -> CaseView | None:
+def _own_case(client: WebClient, services: Services, click: ButtonClick,
+              case_id: int) -> CaseView | None:
     """The case behind a button, if the clicking user may act on it (else a polite refusal)."""
     try:
-        case_id, _ = parse_feedback_value(click.value)
         case = services.store.get_case(case_id)
-    except (ValueError, CaseNotFound):
-        log.warning("Button with an unknown case value %r", click.value)
+    except CaseNotFound:
+        log.warning("Button for an unknown case %d", case_id)
         _ephemeral(client, click, blocks.case_unavailable_text())
         return None
     except ConsultError as exc:
@@ -119,6 +114,23 @@ def _own_case(client: WebClient, services: Services, click: ButtonClick) -> Case
         _ephemeral(client, click, blocks.not_your_case_text())
         return None
     return case
+
+
+def _reject_malformed(client: WebClient, click: ButtonClick) -> None:
+    """A button value this app never built (tampered or from an old message): refuse politely."""
+    log.warning("Button with a malformed value %r from %s", click.value[:60], click.user)
+    _ephemeral(client, click, blocks.case_unavailable_text())
+
+
+def _open_feedback_modal(client: WebClient, click: ButtonClick, choice: FeedbackValue) -> None:
+    if not click.trigger_id:
+        return
+    try:
+        client.views_open(trigger_id=click.trigger_id,
+                          view=blocks.feedback_modal(choice.case_id, choice.turn_id))
+    except SlackApiError as exc:
+        log.warning("Could not open the feedback modal: %s",
+                    exc.response.get("error") if exc.response is not None else exc)
 
 
 def _ephemeral(client: WebClient, click: ButtonClick, text: str) -> None:

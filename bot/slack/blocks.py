@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from bot.domain import Answer, ConsultResult, Passage
 from bot.slack import ids
+from bot.slack.incoming import FeedbackValue, Polarity
 
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
@@ -37,6 +38,11 @@ MODE_NOTES = {
     "none": "⚠️ 資料から十分な根拠が見つかりませんでした。",
 }
 NOT_ANSWERED_HINT = "このご相談は担当職員にもお知らせしました。職員からこのスレッドでご連絡します。"
+# feedback_buttons: (text, accessibility_label); both at most 75 characters.
+FEEDBACK_LABELS: dict[Polarity, tuple[str, str]] = {
+    "up": ("役に立った", "この回答は役に立った"),
+    "down": ("役に立たなかった", "この回答は役に立たなかった"),
+}
 
 
 @dataclass
@@ -139,26 +145,39 @@ def mode_note(answer: Answer) -> str:
     return MODE_NOTES.get(answer.mode, "")
 
 
+def feedback_block(case_id: int, turn_id: int) -> dict[str, Any]:
+    """👍 / 👎 on one answer: Slack's `feedback_buttons` in a `context_actions` block.
+
+    Both buttons share one action id; the clicked button's value says which it was
+    (`FeedbackValue.encode()`, parsed back by `incoming.parse_feedback_value`).
+    """
+    def button(polarity: Polarity) -> dict[str, Any]:
+        label, accessibility_label = FEEDBACK_LABELS[polarity]
+        return {"text": {"type": "plain_text", "text": label},
+                "accessibility_label": accessibility_label,
+                "value": FeedbackValue(polarity, case_id, turn_id).encode()}
+
+    return {"type": "context_actions", "block_id": ids.ANSWER_FEEDBACK_BLOCK,
+            "elements": [{"type": "feedback_buttons", "action_id": ids.FEEDBACK,
+                          "positive_button": button("up"), "negative_button": button("down")}]}
+
+
 def action_blocks(result: ConsultResult) -> list[dict[str, Any]]:
-    """👍 / 👎 and 「職員に相談する」 (only when the consultation was logged)."""
+    """「職員に相談する」 and the 👍 / 👎 feedback buttons (only when the consultation was logged)."""
     if result.case_id is None:
         return []
-    feedback_value = f"{result.case_id}:{result.turn_id or ''}"
-    elements = []
-    if result.turn_id is not None:
-        elements += [
-            _button("👍 役に立った", ids.FEEDBACK_UP, feedback_value),
-            _button("👎 役に立たなかった", ids.FEEDBACK_DOWN, feedback_value),
-        ]
+    out = []
     if result.answer.answered:   # a declined answer was already handed to staff by the service
-        elements.append(_button("職員に相談する", ids.ESCALATE, str(result.case_id), style="primary"))
-    if not elements:
-        return []
-    return [{"type": "actions", "block_id": ids.ANSWER_ACTIONS_BLOCK, "elements": elements}]
+        out.append({"type": "actions", "block_id": ids.ANSWER_ACTIONS_BLOCK,
+                    "elements": [_button("職員に相談する", ids.ESCALATE, str(result.case_id),
+                                         style="primary")]})
+    if result.turn_id is not None:
+        out.append(feedback_block(result.case_id, result.turn_id))
+    return out
 
 
-def footer_blocks(result: ConsultResult) -> list[dict[str, Any]]:
-    """Everything below the answer text: sources, case reference, buttons."""
+def info_blocks(result: ConsultResult) -> list[dict[str, Any]]:
+    """Sources and notes (case reference, masked personal data) below the answer text."""
     blocks = source_blocks(result.answer.sources)
     notes = []
     if not result.answer.answered:
@@ -169,7 +188,6 @@ def footer_blocks(result: ConsultResult) -> list[dict[str, Any]]:
         notes.append("ご質問に含まれていた個人情報と思われる部分は、記録する前に伏せました。")
     if notes:
         blocks.append(context_block("　".join(notes)))
-    blocks += action_blocks(result)
     return blocks
 
 
@@ -188,9 +206,9 @@ def answer_messages(result: ConsultResult) -> list[SlackMessage]:
     if note:
         body.append(context_block(note))
     body += [mrkdwn_section(chunk) for chunk in split_text(escape(answer.text))]
-    blocks = body + footer_blocks(result)
+    chunks = _chunks(body + info_blocks(result), action_blocks(result), MAX_BLOCKS)
     fallback = answer_fallback_text(answer)
-    messages = [SlackMessage(text=fallback, blocks=chunk) for chunk in _chunks(blocks, MAX_BLOCKS)]
+    messages = [SlackMessage(text=fallback, blocks=chunk) for chunk in chunks]
     for i, msg in enumerate(messages[1:], start=2):
         msg.text = f"（続き {i}/{len(messages)}）"
     return messages
@@ -199,13 +217,20 @@ def answer_messages(result: ConsultResult) -> list[SlackMessage]:
 def stream_final_blocks(result: ConsultResult) -> list[dict[str, Any]]:
     """Blocks appended under a streamed answer by chat.stopStream (≤ 50)."""
     note = mode_note(result.answer)
-    blocks = ([context_block(note)] if note else []) + footer_blocks(result)
+    blocks = ([context_block(note)] if note else []) + info_blocks(result) + action_blocks(result)
     return blocks[-MAX_BLOCKS:]
 
 
-def _chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _chunks(items: list[dict[str, Any]], tail: list[dict[str, Any]],
+            size: int) -> list[list[dict[str, Any]]]:
+    """`items + tail` in pieces of at most `size` blocks; the tail (buttons) stays in the last."""
+    chunks = [items[start:start + size] for start in range(0, len(items), size)] or [[]]
+    overflow = len(chunks[-1]) + len(tail) - size
+    if overflow > 0:             # the last blocks move on with the buttons (never alone)
+        chunks.append(chunks[-1][-overflow:])
+        del chunks[-2][-overflow:]
+    chunks[-1] = chunks[-1] + tail
+    return chunks
 
 
 # ---------------------------------------------------------------- short replies

@@ -1,15 +1,17 @@
 """Action ids, view callback ids and block ids of the officer surfaces (one constant each).
 
 The staff surfaces keep theirs in `bot.slack.staff_ids`.
-Button values carry the database ids: feedback `"{case_id}:{turn_id}"`, escalation `"{case_id}"`.
+Button values carry the database ids: feedback `"{up|down}:{case_id}:{turn_id}"`
+(`incoming.FeedbackValue`), escalation `"{case_id}"`.
 """
 
 from __future__ import annotations
 
-# Answer message buttons.
-FEEDBACK_UP = "consult_feedback_up"          # 👍
-FEEDBACK_DOWN = "consult_feedback_down"      # 👎
-ESCALATE = "consult_escalate"                # 「職員に相談する」
+# Answer message: 👍 / 👎 (one feedback_buttons element in a context_actions block) and
+# 「職員に相談する」 (an ordinary button in an actions block).
+FEEDBACK = "consult_feedback"
+ANSWER_FEEDBACK_BLOCK = "consult_answer_feedback"
+ESCALATE = "consult_escalate"
 ANSWER_ACTIONS_BLOCK = "consult_answer_actions"
 
 # 👎 modal: what was missing (optional).

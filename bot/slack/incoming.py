@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, get_args
 
 # Message subtypes that are a person writing something (everything else is noise).
 _USER_SUBTYPES = {None, "file_share", "thread_broadcast"}
@@ -151,7 +151,42 @@ def parse_click(body: Mapping[str, Any]) -> ButtonClick:
     )
 
 
-def parse_feedback_value(value: str) -> tuple[int, int | None]:
-    """`"12:34"` -> (12, 34); `"12:"` -> (12, None). Raises ValueError on anything else."""
-    case_part, _, turn_part = value.partition(":")
-    return int(case_part), (int(turn_part) if turn_part else None)
+Polarity = Literal["up", "down"]          # the values `record_feedback` stores
+_POLARITIES: tuple[str, ...] = get_args(Polarity)
+_ID = r"([1-9][0-9]{0,17})"              # a database id (fits a 64-bit integer), no sign or padding
+_FEEDBACK_VALUE_RE = re.compile(rf"({'|'.join(_POLARITIES)}):{_ID}:{_ID}")
+_CASE_VALUE_RE = re.compile(_ID)
+
+
+@dataclass(frozen=True)
+class FeedbackValue:
+    """What one feedback button stands for: 👍 / 👎 on one turn of one case."""
+
+    polarity: Polarity
+    case_id: int
+    turn_id: int
+
+    def __post_init__(self) -> None:
+        if self.polarity not in _POLARITIES:
+            raise ValueError(f"feedback polarity must be one of {_POLARITIES}")
+
+    def encode(self) -> str:
+        """`"up:12:34"`: the button's value (a few dozen characters; Slack allows 2,000)."""
+        return f"{self.polarity}:{self.case_id}:{self.turn_id}"
+
+
+def parse_feedback_value(value: str) -> FeedbackValue:
+    """`"up:12:34"` -> FeedbackValue("up", 12, 34). Raises ValueError on anything else."""
+    match = _FEEDBACK_VALUE_RE.fullmatch(value or "")
+    if match is None:
+        raise ValueError(f"malformed feedback value {(value or '')[:60]!r}")
+    polarity, case_id, turn_id = match.groups()
+    return FeedbackValue(polarity=polarity, case_id=int(case_id),   # type: ignore[arg-type]
+                         turn_id=int(turn_id))
+
+
+def parse_case_value(value: str) -> int:
+    """The 「職員に相談する」 button's value `"12"` -> 12. Raises ValueError on anything else."""
+    if not _CASE_VALUE_RE.fullmatch(value or ""):
+        raise ValueError(f"malformed case value {(value or '')[:60]!r}")
+    return int(value)

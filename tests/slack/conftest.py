@@ -84,10 +84,10 @@ def bot(indexed_settings, slack_api, start_bot) -> RunningBot:
 
 
 def answers_in(slack: SlackApiStandIn, channel: str, thread_ts: str) -> list[dict[str, Any]]:
-    """chat.postMessage calls that answered in a thread (the answer carries the action buttons)."""
+    """chat.postMessage calls that answered in a thread (the answer carries the 👍 / 👎 buttons)."""
     return [c.params for c in slack.ok_calls("chat.postMessage")
             if c.params.get("channel") == channel and c.params.get("thread_ts") == thread_ts
-            and any(b.get("type") == "actions" for b in c.params.get("blocks") or [])]
+            and any(b.get("type") == "context_actions" for b in c.params.get("blocks") or [])]
 
 
 def block_text(params: dict[str, Any]) -> str:

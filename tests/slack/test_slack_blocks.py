@@ -9,7 +9,8 @@ import pytest
 from bot.domain import Answer, ConsultResult, Passage
 from bot.slack import blocks, ids
 from bot.slack.home_blocks import HomeCase, officer_home
-from bot.slack.incoming import parse_click, parse_command, parse_feedback_value, parse_message
+from bot.slack.incoming import (FeedbackValue, parse_case_value, parse_click, parse_command,
+                                parse_feedback_value, parse_message)
 
 PAYLOADS = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "slack-payloads"
 
@@ -51,16 +52,17 @@ def test_answer_message_layout():
     r = result(sources=[passage(1), passage(2, title="FAQ", section="", page=3)])
     [msg] = blocks.answer_messages(r)
     types = [b["type"] for b in msg.blocks]
-    assert types[0] == "context" and types[-1] == "actions"
+    assert types[0] == "context" and types[-2:] == ["actions", "context_actions"]
     text = all_text(msg.blocks)
     assert "[1] 北海道創生総合戦略 › VI 市町村戦略支援 › 1 財政的支援" in text
     assert "[2] FAQ（p. 3）" in text
     assert "相談#12" in text
-    actions = msg.blocks[-1]
+    actions = msg.blocks[-2]
     assert actions["block_id"] == ids.ANSWER_ACTIONS_BLOCK
-    by_id = {e["action_id"]: e for e in actions["elements"]}
-    assert by_id[ids.FEEDBACK_UP]["value"] == "12:34" and by_id[ids.FEEDBACK_DOWN]["value"] == "12:34"
-    assert by_id[ids.ESCALATE]["value"] == "12" and by_id[ids.ESCALATE]["text"]["text"] == "職員に相談する"
+    [escalate] = actions["elements"]
+    assert (escalate["type"], escalate["action_id"], escalate["value"], escalate["text"]["text"]) == \
+        ("button", ids.ESCALATE, "12", "職員に相談する")
+    assert msg.blocks[-1] == blocks.feedback_block(12, 34)
     assert msg.text.startswith("回答です")
 
 
@@ -71,13 +73,44 @@ def test_mode_labels():
     text = all_text(declined.blocks)
     assert "十分な根拠が見つかりませんでした" in text and "担当職員にもお知らせしました" in text
     # already handed to staff by the consultation service: no escalation button, feedback stays
-    actions = [b for b in declined.blocks if b["type"] == "actions"][0]
-    assert {e["action_id"] for e in actions["elements"]} == {ids.FEEDBACK_UP, ids.FEEDBACK_DOWN}
+    assert all(b["type"] != "actions" for b in declined.blocks)
+    assert declined.blocks[-1] == blocks.feedback_block(12, 34)
+
+
+def test_feedback_block_is_slacks_feedback_buttons_element():
+    block = blocks.feedback_block(12, 34)
+    assert block == {
+        "type": "context_actions", "block_id": ids.ANSWER_FEEDBACK_BLOCK,
+        "elements": [{
+            "type": "feedback_buttons", "action_id": ids.FEEDBACK,
+            "positive_button": {"text": {"type": "plain_text", "text": "役に立った"},
+                                "accessibility_label": "この回答は役に立った", "value": "up:12:34"},
+            "negative_button": {"text": {"type": "plain_text", "text": "役に立たなかった"},
+                                "accessibility_label": "この回答は役に立たなかった",
+                                "value": "down:12:34"},
+        }],
+    }
+    # slack_sdk's own model of the block accepts it (its validators: ≤ 5 elements, text ≤ 75
+    # characters, value ≤ 2,000) and serialises it back unchanged.
+    from slack_sdk.models.blocks import Block, ContextActionsBlock
+    parsed = Block.parse(block)
+    assert isinstance(parsed, ContextActionsBlock) and parsed.to_dict() == block
+    # the largest ids still fit Slack's value limit and parse back
+    big = blocks.feedback_block(10**18 - 1, 10**18 - 1)["elements"][0]["negative_button"]["value"]
+    assert len(big) <= 2000 and parse_feedback_value(big) == FeedbackValue("down", 10**18 - 1,
+                                                                           10**18 - 1)
+
+
+def test_no_feedback_buttons_without_a_turn():
+    # the case was logged but its turn was not (spooled): only the escalation button
+    [msg] = blocks.answer_messages(result(turn_id=None))
+    assert [b["type"] for b in msg.blocks][-1] == "actions"
+    assert all(b["type"] != "context_actions" for b in msg.blocks)
 
 
 def test_no_buttons_without_a_logged_case():
     [msg] = blocks.answer_messages(result(case_id=None, case_ref=None, turn_id=None))
-    assert all(b["type"] != "actions" for b in msg.blocks)
+    assert all(b["type"] not in ("actions", "context_actions") for b in msg.blocks)
 
 
 def test_long_answer_split_within_limits():
@@ -90,9 +123,9 @@ def test_long_answer_split_within_limits():
             if b["type"] == "section":
                 assert len(b["text"]["text"]) <= blocks.SECTION_LIMIT
         assert msg.text
-    # buttons only once, on the last message; nothing lost
-    assert [any(b["type"] == "actions" for b in m.blocks) for m in messages][-1]
-    assert sum(any(b["type"] == "actions" for b in m.blocks) for m in messages) == 1
+    # buttons only once, together at the end of the last message; nothing lost
+    assert [b["type"] for b in messages[-1].blocks][-2:] == ["actions", "context_actions"]
+    assert sum(b["type"] in ("actions", "context_actions") for m in messages for b in m.blocks) == 2
     body = "".join(b["text"]["text"] for m in messages for b in m.blocks
                    if b["type"] == "section" and not b["text"]["text"].startswith("*出典*"))
     assert body.replace("\n", "") == long_text.replace("\n", "")
@@ -106,9 +139,22 @@ def test_split_never_cuts_an_entity():
     assert all(p.startswith("&lt;") and p.endswith("&lt;") for p in pieces)
 
 
+@pytest.mark.parametrize("sections", [0, 47, 48, 49, 50, 98, 99])
+def test_buttons_stay_together_at_a_message_boundary(sections):
+    r = result("x", sources=[])
+    body = [blocks.mrkdwn_section(f"s{i}") for i in range(sections)]
+    tail = blocks.action_blocks(r)
+    chunks = blocks._chunks(body, tail, blocks.MAX_BLOCKS)
+    assert all(len(c) <= blocks.MAX_BLOCKS for c in chunks)
+    assert chunks[-1][-2:] == tail
+    assert len(chunks[-1]) > len(tail) or not body                    # never buttons alone
+    assert [b for c in chunks for b in c] == body + tail               # order kept, nothing lost
+
+
 def test_stream_final_blocks_and_feedback_modal():
     final = blocks.stream_final_blocks(result())
-    assert final[-1]["type"] == "actions" and "*出典*" in all_text(final)
+    assert [b["type"] for b in final][-2:] == ["actions", "context_actions"]
+    assert final[-1] == blocks.feedback_block(12, 34) and "*出典*" in all_text(final)
     modal = blocks.feedback_modal(12, 34)
     assert modal["callback_id"] == ids.FEEDBACK_VIEW
     assert blocks.parse_feedback_metadata(modal["private_metadata"]) == (12, 34)
@@ -166,6 +212,46 @@ def test_parse_command_and_click():
     click = parse_click(load("block_actions_button.json"))
     assert (click.user, click.channel, click.message_ts, click.value) == \
         ("W111", "C111", "111.222", "click_me_123")
-    assert parse_feedback_value("12:34") == (12, 34) and parse_feedback_value("12:") == (12, None)
+    assert parse_case_value("12") == 12
+
+
+def test_parse_feedback_click_of_the_real_payload_shape():
+    body = load("block_actions_button.json")
+    value = blocks.feedback_block(12, 34)["elements"][0]["negative_button"]["value"]
+    body["actions"] = [{"type": "feedback_buttons", "action_id": ids.FEEDBACK,
+                        "block_id": ids.ANSWER_FEEDBACK_BLOCK, "value": value,
+                        "text": {"type": "plain_text", "text": "役に立たなかった"},
+                        "action_ts": "1596530385.194939"}]
+    click = parse_click(body)
+    assert (click.user, click.channel, click.trigger_id) == ("W111", "C111", "111.222.valid")
+    choice = parse_feedback_value(click.value)
+    assert choice == FeedbackValue(polarity="down", case_id=12, turn_id=34)
+    assert choice.encode() == value
+
+
+@pytest.mark.parametrize("polarity", ["up", "down"])
+def test_feedback_value_round_trip(polarity):
+    value = FeedbackValue(polarity, 7, 8)
+    assert parse_feedback_value(value.encode()) == value
+
+
+@pytest.mark.parametrize("value", [
+    "", "12:34", "12:", "abc", "up:12", "up:12:", "up::34", "meh:12:34", "UP:12:34",
+    "up:12:34:56", "up:-1:34", "up:0:34", "up:12:3x", " up:12:34", "up:12:34\n",
+    "up:１２:34",                                   # full-width digits are not ids
+    "up:1234567890123456789:34",                  # more digits than a database id has
+])
+def test_malformed_feedback_values_are_rejected(value):
     with pytest.raises(ValueError):
-        parse_feedback_value("abc")
+        parse_feedback_value(value)
+
+
+@pytest.mark.parametrize("value", ["", "abc", "12:34", "-3", "0", "１２"])
+def test_malformed_case_values_are_rejected(value):
+    with pytest.raises(ValueError):
+        parse_case_value(value)
+
+
+def test_feedback_value_only_knows_up_and_down():
+    with pytest.raises(ValueError):
+        FeedbackValue("meh", 1, 2)  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ def test_llm_answer_is_streamed(llm_bot, openai_server):
     assert "<!channel>" not in streamed["text"] and "&lt;!channel&gt;" in streamed["text"]
     final = block_text(stop.params)
     assert "*出典*" in final and "AI が資料をもとに作成した回答" in final
-    assert any(b.get("type") == "actions" for b in stop.params["blocks"])
+    assert [b["type"] for b in stop.params["blocks"]][-2:] == ["actions", "context_actions"]
     assert answers_in(llm_bot.slack, "C111", ev["ts"]) == []         # not posted a second time
     assert llm_bot.services.store.cases_for_requester(OFFICER)[0].turn_count == 1
 

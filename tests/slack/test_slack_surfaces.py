@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from bot.slack import ids
 from bot.slack.blocks import WORKING_STATUS
 from tests.slack.conftest import OFFICER, answers_in, block_text
-from tests.standins.signing import (block_action, event_callback, mention_event, message_event,
-                                    new_ts, slash_command, view_submission)
+from tests.standins.signing import (block_action, event_callback, feedback_action, mention_event,
+                                    message_event, new_ts, slash_command, view_submission)
 
 QUESTION = "地域おこし協力隊の定住に向けた支援はありますか？"
 
@@ -25,10 +27,29 @@ def ask(bot, channel: str = "C111") -> tuple[str, dict]:
 
 
 def buttons(params: dict) -> dict[str, str]:
+    """The 「職員に相談する」 button's value by action id."""
     for block in params["blocks"]:
         if block.get("block_id") == ids.ANSWER_ACTIONS_BLOCK:
             return {el["action_id"]: el["value"] for el in block["elements"]}
     raise AssertionError("no action block")
+
+
+def feedback_click(params: dict, polarity: str, *, user: str = "W222", thread_ts: str,
+                   channel: str = "C111") -> dict:
+    """A click on the answer's 👍 (`"up"`) or 👎 (`"down"`), as Slack delivers it: the action
+    carries the feedback_buttons element's ids and the clicked button's value and text."""
+    [block] = [b for b in params["blocks"] if b["type"] == "context_actions"]
+    [element] = block["elements"]
+    assert element["type"] == "feedback_buttons"
+    button = element["positive_button" if polarity == "up" else "negative_button"]
+    return feedback_action(element["action_id"], button["value"], button["text"]["text"],
+                           block_id=block["block_id"], user=user, channel=channel,
+                           message_ts=new_ts(), thread_ts=thread_ts)
+
+
+def case_and_turn(bot) -> tuple[int, int]:
+    case = bot.services.store.cases_for_requester(OFFICER)[0]
+    return case.id, bot.services.store.case_detail(case.id).turns[-1].id
 
 
 def test_slash_command_acks_ephemeral_receipt_then_answers_in_dm_thread(bot):
@@ -103,29 +124,30 @@ def test_no_suggested_prompts_for_returning_officer(bot):
 
 def test_thumbs_up_records_feedback(bot):
     thread_ts, answer = ask(bot)
-    value = buttons(answer)[ids.FEEDBACK_UP]
-    resp = bot.deliver.post_interaction(block_action(ids.FEEDBACK_UP, value, channel="C111",
-                                                     message_ts=new_ts(), thread_ts=thread_ts))
+    case_id, turn_id = case_and_turn(bot)
+    resp = bot.deliver.post_interaction(feedback_click(answer, "up", thread_ts=thread_ts))
     assert resp.status == 200 and resp.elapsed < 2.0
-    bot.slack.wait_for("chat.postEphemeral", timeout=10)
+    thanks = bot.slack.wait_for("chat.postEphemeral", timeout=10)
     bot.idle()
-    case_id, turn_id = (int(x) for x in value.split(":"))
+    assert thanks.params["user"] == "W222" and "ご評価ありがとうございます" in thanks.params["text"]
     assert bot.services.store.get_turn(turn_id).feedback == "up"
     case = bot.services.store.get_case(case_id)
     assert case.feedback_up == 1 and case.status == "answered"
+    assert bot.slack.calls("views.open") == []                 # 👍 asks nothing more
 
 
 def test_thumbs_down_opens_modal_escalates_and_stores_comment(bot):
     thread_ts, answer = ask(bot)
-    value = buttons(answer)[ids.FEEDBACK_DOWN]
-    case_id, turn_id = (int(x) for x in value.split(":"))
-    resp = bot.deliver.post_interaction(block_action(ids.FEEDBACK_DOWN, value, channel="C111",
-                                                     thread_ts=thread_ts))
+    case_id, turn_id = case_and_turn(bot)
+    resp = bot.deliver.post_interaction(feedback_click(answer, "down", thread_ts=thread_ts))
     assert resp.status == 200
-    modal = bot.slack.wait_for("views.open", timeout=10).params["view"]
-    assert modal["callback_id"] == ids.FEEDBACK_VIEW
-    bot.slack.wait_for("chat.postEphemeral", timeout=10)
+    opened = bot.slack.wait_for("views.open", timeout=10)
+    modal = opened.params["view"]
+    assert modal["callback_id"] == ids.FEEDBACK_VIEW and opened.params["trigger_id"]
+    thanks = bot.slack.wait_for("chat.postEphemeral", timeout=10)
     bot.idle()
+    assert "担当職員にもお知らせしました" in thanks.params["text"]
+    assert bot.services.store.get_turn(turn_id).feedback == "down"
     case = bot.services.store.get_case(case_id)
     assert case.status == "needs_staff" and case.feedback_down == 1
 
@@ -141,6 +163,52 @@ def test_thumbs_down_opens_modal_escalates_and_stores_comment(bot):
         time.sleep(0.1)
     stored = bot.services.store.get_turn(turn_id).feedback_comment
     assert "申請期限" in stored and "090-1234-5678" not in stored     # masked before storing
+
+
+def test_thumbs_up_after_thumbs_down_changes_the_recorded_feedback(bot):
+    thread_ts, answer = ask(bot)
+    case_id, turn_id = case_and_turn(bot)
+    bot.deliver.post_interaction(feedback_click(answer, "down", thread_ts=thread_ts))
+    bot.slack.wait_for("chat.postEphemeral", timeout=10)
+    bot.idle()
+    bot.deliver.post_interaction(feedback_click(answer, "up", thread_ts=thread_ts))
+    bot.slack.wait_for("chat.postEphemeral", count=2, timeout=10)
+    bot.idle()
+    assert bot.services.store.get_turn(turn_id).feedback == "up"
+    case = bot.services.store.get_case(case_id)
+    assert (case.feedback_up, case.feedback_down) == (1, 0)
+    assert len(bot.slack.calls("views.open")) == 1             # only the 👎 opened the modal
+
+
+@pytest.mark.parametrize("value", ["12:34", "up:abc:1", "down:1", "meh:1:1", ""])
+def test_malformed_feedback_value_is_refused_politely(bot, value, caplog):
+    thread_ts, answer = ask(bot)
+    case_id, turn_id = case_and_turn(bot)
+    click = feedback_click(answer, "down", thread_ts=thread_ts)
+    click["actions"][0]["value"] = value
+    with caplog.at_level("WARNING", logger="bot.slack.actions"):
+        resp = bot.deliver.post_interaction(click)
+        assert resp.status == 200
+        refusal = bot.slack.wait_for("chat.postEphemeral", timeout=10)
+        bot.idle()
+    assert "記録が見つかりませんでした" in refusal.params["text"]
+    assert any("malformed" in r.getMessage() for r in caplog.records)
+    assert bot.services.store.get_turn(turn_id).feedback is None
+    assert bot.services.store.get_case(case_id).status == "answered"
+    assert bot.slack.calls("views.open") == []
+
+
+def test_feedback_on_a_turn_of_another_case_changes_nothing(bot):
+    thread_ts, answer = ask(bot)
+    case_id, turn_id = case_and_turn(bot)
+    click = feedback_click(answer, "down", thread_ts=thread_ts)
+    click["actions"][0]["value"] = f"down:{case_id}:{turn_id + 1000}"
+    bot.deliver.post_interaction(click)
+    refusal = bot.slack.wait_for("chat.postEphemeral", timeout=10)
+    bot.idle()
+    assert "相談が見つかりませんでした" in refusal.params["text"]   # CaseNotFound.user_message
+    assert bot.services.store.get_turn(turn_id).feedback is None
+    assert bot.services.store.get_case(case_id).status == "answered"
 
 
 def test_escalation_button_moves_case_to_staff_and_tells_the_officer(bot):
@@ -179,15 +247,18 @@ def test_escalation_posts_staff_card_when_staff_channel_set(indexed_settings, sl
 def test_someone_else_cannot_press_the_officers_buttons(bot):
     thread_ts, answer = ask(bot)
     b = buttons(answer)
-    for action_id in (ids.FEEDBACK_DOWN, ids.ESCALATE):
-        bot.deliver.post_interaction(block_action(action_id, b[action_id], user="W999",
-                                                  channel="C111", thread_ts=thread_ts))
-    bot.slack.wait_for("chat.postEphemeral", count=2, timeout=10)
+    for polarity in ("up", "down"):
+        bot.deliver.post_interaction(feedback_click(answer, polarity, user="W999",
+                                                    thread_ts=thread_ts))
+    bot.deliver.post_interaction(block_action(ids.ESCALATE, b[ids.ESCALATE], user="W999",
+                                              channel="C111", thread_ts=thread_ts))
+    bot.slack.wait_for("chat.postEphemeral", count=3, timeout=10)
     bot.idle()
     refusals = [c.params for c in bot.slack.calls("chat.postEphemeral")]
+    assert len(refusals) == 3
     assert all(p["user"] == "W999" and "ご相談された方のみ" in p["text"] for p in refusals)
     case = bot.services.store.get_case(int(b[ids.ESCALATE]))
-    assert case.status == "answered" and case.feedback_down == 0
+    assert case.status == "answered" and (case.feedback_up, case.feedback_down) == (0, 0)
     assert bot.slack.calls("views.open") == []
 
 
