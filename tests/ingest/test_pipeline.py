@@ -270,3 +270,28 @@ def test_lexical_index_built_with_other_bm25_parameters_is_rebuilt(index_setting
     assert rebuilt != first
     assert lexical.built_params(settings.lexical_dir) == lexical.BM25_PARAMS
     assert open_index(settings).lexical_search("交付金", 5)
+
+
+def test_two_ingest_processes_at_once_leave_one_consistent_index(index_settings, kb, counting):
+    """Two real `python -m ingest` processes started together on one data dir: each either
+    finishes or is refused with the Japanese lock message (exit 1, no traceback); the index ends
+    up exactly as one run leaves it, and a third run has nothing left to do."""
+    settings = index_settings()
+    env = {**os.environ, "CONSULT_DATA_DIR": str(settings.data_dir), "CONSULT_KNOWLEDGE_DIR": str(kb)}
+    procs = [subprocess.Popen([sys.executable, "-m", "ingest", "--json"], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    assert any(code == 0 for code, _, _ in results), results
+    for code, out, err in results:
+        assert "Traceback" not in err
+        if code != 0:
+            assert code == 1 and "別の取り込み処理が実行中" in err
+    expected = sum(len(document_chunks(load_file(path), str(path.relative_to(kb))))
+                   for path in sorted(kb.rglob("*")) if path.is_file())
+    handle = open_index(settings)
+    assert handle.count() == expected
+    assert len(handle.lexical_search("交付金", 100)) <= expected
+    third = run_ingest(settings, embeddings=counting)
+    assert counting.count == 0 and third.chunks_added == third.chunks_deleted == 0
+    assert third.files_unchanged == 3
