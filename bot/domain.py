@@ -25,6 +25,7 @@ class Passage:
     score: float                # fused score (higher is better)
     dense_score: float | None = None   # cosine similarity, if the dense search found it
     bm25_score: float | None = None    # BM25 score, if the lexical search found it
+    basis: str | None = None           # FAQ row: the section path it rests on (its 該当箇所 column)
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,7 @@ class HybridRetriever(BaseRetriever):
                 score=float(score[cid]),
                 dense_score=dense_sim.get(cid),
                 bm25_score=bm25.get(cid),
+                basis=next((str(meta[key]).strip() for key in BASIS_KEYS if meta.get(key)), None),
             ))
         return out
 

@@ -2,7 +2,9 @@
 
 A source's section is a heading path such as ``"VI 市町村戦略支援 > 1 財政的支援 > (1) 地域づくり
 総合交付金"``; the programme is its deepest heading with the numbering removed
-(``"地域づくり総合交付金"``). Sources without a section fall back to their title.
+(``"地域づくり総合交付金"``). An FAQ row counts under the section it rests on (its 該当箇所 column,
+``Passage.basis``) rather than its sheet category. Sources without a section fall back to their
+title.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ MAX_PROGRAMMES = 5
 
 
 def programme_of(passage: Passage) -> str | None:
-    section = (passage.section or "").strip()
+    section = (passage.basis or passage.section or "").strip()
     heading = section.split(">")[-1] if section else (passage.title or "")
     heading = unicodedata.normalize("NFKC", heading).strip()
     heading = _NUMBERING.sub("", heading).strip(" 〈〉<>「」")

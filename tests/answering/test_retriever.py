@@ -134,6 +134,8 @@ def test_faq_row_brings_its_basis_section(retriever):
     basis = passages[faq - 1]
     assert basis.doc_type == "strategy"
     assert basis.score >= passages[faq].score
+    assert passages[faq].basis == basis.section  # the row's 該当箇所, kept for case statistics
+    assert basis.basis is None
     assert basis.section.endswith("(2) 市町村のデジタル化の支援")
     assert "専門的知識を有するアドバイザーを道が確保し" in basis.text
     without = HybridRetriever.from_settings(retriever.settings, expand_faq_basis=False).search(

@@ -76,6 +76,14 @@ def test_programme_of(section, expected):
     assert programme_of(_p(section)) == expected
 
 
+def test_faq_row_counts_under_the_section_it_rests_on():
+    faq = Passage("f", "Q: …\nA: …", "faq/faq.csv", "よくある質問", "人的支援", None, "faq", 0.5,
+                  basis="VI 市町村戦略支援 > 3 人的支援 > (3) 地域おこし協力隊へのサポート")
+    assert programme_of(faq) == "地域おこし協力隊へのサポート"
+    no_basis = Passage("g", "Q: …\nA: …", "faq/faq.csv", "よくある質問", "人的支援", None, "faq", 0.5)
+    assert programme_of(no_basis) == "人的支援"
+
+
 def test_only_cited_sources_count():
     a, b = _p("1 財政的支援 > (1) 地域づくり総合交付金"), _p("3 人的支援 > (1) 職員派遣")
     assert cited_passages("答え [2]", [a, b]) == [b]
