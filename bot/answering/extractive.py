@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from bot.answering.evidence import content_tokens
-from bot.answering.fusion import jaccard, shingles
+from bot.answering.fusion import shingles
 from bot.domain import Passage
 
 EXTRACTIVE_VERSION = "extractive@2026-11-28.2"
@@ -62,7 +62,7 @@ class Quote:
 
 def select_sentences(question: str, passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
                      *, max_sentences: int = 3, max_passages: int = 3, per_passage: int = 2,
-                     focus: str | None = None, duplicate_threshold: float = 0.5,
+                     focus: str | None = None, duplicate_threshold: float = 0.6,
                      min_relative: float = 0.4) -> list[Quote]:
     """Score every sentence of the top passages by overlap with the question's content words
     (words of `focus`, the latest question of a follow-up, count double) and by passage rank.
@@ -96,7 +96,7 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
             break
         sh = shingles(quote.text)
         twin = next((i for i, (_, other) in enumerate(chosen)
-                     if jaccard(sh, other) >= duplicate_threshold), None)
+                     if containment(sh, other) >= duplicate_threshold), None)
         if twin is not None:
             # quoted once; the earlier passage's wording wins
             if quote.passage_index < chosen[twin][0].passage_index and sum(
@@ -107,6 +107,14 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
             continue
         chosen.append((quote, sh))
     return sorted((q for q, _ in chosen), key=lambda q: (q.passage_index, q.position))
+
+
+def containment(a: frozenset[str], b: frozenset[str]) -> float:
+    """Share of the smaller shingle set found in the other: 1.0 when one sentence is (nearly)
+    contained in the other, as when an FAQ answer restates part of a document sentence."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
 
 
 def render_extractive(quotes: Sequence[Quote]) -> str:

@@ -175,3 +175,18 @@ def test_extractive_quotes_the_primary_source_once_and_skips_stray_matches():
     assert [q.passage_index for q in quotes] == [0]
     # the stray sentence shares one word with the question: quoted only when nothing better exists
     assert select_sentences(question, [stray], tokenize)[0].passage_index == 0
+
+
+def test_extractive_treats_a_shorter_restatement_as_the_same_sentence():
+    from bot.answering.extractive import containment, select_sentences
+    from bot.answering.fusion import shingles
+    from ingest.tokenizer import tokenize
+
+    long = ("ふるさと納税制度の活用促進のため、研修会や相談会の開催、民間ポータルサイトと連携した取組を"
+            "実施するほか、「ほっかいどう応援団会議」等を通じ、市町村と企業とのマッチング機会の拡大に向けた取組などを実施。")
+    short = "ふるさと納税制度の活用促進のため、道は研修会や相談会の開催、民間ポータルサイトと連携した取組を実施しています。"
+    assert containment(shingles(short), shingles(long)) >= 0.6
+    assert containment(shingles("除雪ボランティアの傷害保険料を全額補助する。"), shingles(long)) < 0.2
+    quotes = select_sentences("ふるさと納税の研修会はありますか？",
+                              [_p("s", long), _p("f", f"Q: 研修会は？\nA: {short}", "faq")], tokenize)
+    assert [q.passage_index for q in quotes] == [0]
