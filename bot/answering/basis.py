@@ -1,5 +1,6 @@
 """Pure helpers of the retriever: FAQ-basis lookups (an FAQ row's 該当箇所 column names the
-document section it rests on) and per-source diversification of the top-k."""
+document section it rests on), the primary-source-first arrangement, and per-source
+diversification of the top-k."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ log = logging.getLogger(__name__)
 
 # FAQ-sheet columns naming the document section an answer rests on.
 BASIS_KEYS = ("該当箇所", "根拠", "根拠箇所", "出典", "参照", "basis", "reference")
+
+
+def basis_of(metadata: dict) -> str | None:
+    """The section path a chunk's metadata names as its basis (FAQ rows), else None."""
+    return next((str(metadata[key]).strip() for key in BASIS_KEYS
+                 if str(metadata.get(key) or "").strip()), None)
 
 
 def chunks_by_section(handle, sections: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
@@ -63,3 +70,25 @@ def diversify(ids: list[str], source_of, k: int, max_per_source: int) -> list[st
     if len(chosen) < k:
         chosen += skipped[: k - len(chosen)]
     return chosen
+
+
+def arrange(units: list[tuple[str, list[str]]], wanted: dict, *, basis_first: bool,
+            faq_slots: int) -> list[str]:
+    """Flatten (row, basis chunks it brought) units best-first. A row that rests on a basis
+    (`wanted`) comes after the document chunk it brought (`basis_first`: the primary source is
+    cited first), and only `faq_slots` such rows keep their place (0 = all); later ones follow
+    everything else, because their content restates document text the top-k holds or could."""
+    head: list[str] = []
+    tail: list[str] = []
+    faq_rows = 0
+    for cid, brought in units:
+        if cid not in wanted:
+            head.append(cid)
+            continue
+        if faq_slots and faq_rows >= faq_slots:
+            head.extend(brought)
+            tail.append(cid)
+            continue
+        faq_rows += 1
+        head.extend(brought + [cid] if basis_first else [cid] + brought)
+    return head + tail

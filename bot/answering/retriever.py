@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
-from bot.answering.basis import BASIS_KEYS, in_basis_scope, chunks_by_section, diversify
+from bot.answering.basis import arrange, basis_of, chunks_by_section, diversify, in_basis_scope
 from bot.answering.evidence import EvidenceModel
 from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_fuse
 from bot.domain import Passage
@@ -79,7 +79,7 @@ class HybridRetriever(BaseRetriever):
     # (else the section's first chunk); at most `basis_max` per FAQ row.
     basis_scope: str = "siblings"
     basis_max: int = 1
-    # How FAQ rows with a basis share the top-k with document chunks (see `_arrange`; 0 = no
+    # How FAQ rows with a basis share the top-k with document chunks (see `basis.arrange`; 0 = no
     # limit). Chosen by bench/retrieval.py on the seed set + distractors: MRR@10 0.774 -> 0.841.
     basis_first: bool = True
     faq_slots: int = 1
@@ -186,7 +186,7 @@ class HybridRetriever(BaseRetriever):
                 score=float(score[cid]),
                 dense_score=dense_sim.get(cid),
                 bm25_score=bm25.get(cid),
-                basis=next((str(meta[key]).strip() for key in BASIS_KEYS if meta.get(key)), None),
+                basis=basis_of(meta),
             ))
         return out
 
@@ -195,7 +195,7 @@ class HybridRetriever(BaseRetriever):
         wanted: dict[str, str] = {}  # faq chunk id -> basis section path
         for cid in kept[:k]:
             meta = texts[cid][1]
-            basis = next((str(meta[key]).strip() for key in BASIS_KEYS if meta.get(key)), "")
+            basis = basis_of(meta)
             if basis and basis != meta.get("section"):
                 wanted[cid] = basis
         if not wanted:
@@ -246,27 +246,7 @@ class HybridRetriever(BaseRetriever):
                 score[bid] = max(score.get(bid, 0.0), score.get(cid, 0.0))  # stands in for the row
                 brought.append(bid)
                 placed.add(bid)
-        return self._arrange(units, wanted)
-
-    def _arrange(self, units: list[tuple[str, list[str]]], wanted: dict) -> list[str]:
-        """Flatten (row, basis chunks) units best-first. A row that rests on a basis comes after
-        the document chunk it brought (`basis_first`: the primary source is cited first), and only
-        `faq_slots` such rows keep their place; later ones follow everything else, because their
-        content is a restatement of document text that the top-k already holds or could hold."""
-        head: list[str] = []
-        tail: list[str] = []
-        faq_rows = 0
-        for cid, brought in units:
-            if cid not in wanted:
-                head.append(cid)
-                continue
-            if self.faq_slots and faq_rows >= self.faq_slots:
-                head.extend(brought)
-                tail.append(cid)
-                continue
-            faq_rows += 1
-            head.extend(brought + [cid] if self.basis_first else [cid] + brought)
-        return head + tail
+        return arrange(units, wanted, basis_first=self.basis_first, faq_slots=self.faq_slots)
 
     def timed_search(self, query: str, **kw) -> tuple[list[Passage], float]:
         start = time.perf_counter()

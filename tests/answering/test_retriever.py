@@ -145,11 +145,13 @@ def test_faq_row_brings_its_basis_section(retriever):
 
 
 def test_faq_rows_beyond_their_slots_follow_the_documents():
+    from bot.answering.basis import arrange
+
     units = [("faq1", ["doc1"]), ("faq2", ["doc2"]), ("doc9", []), ("faq3", [])]
     wanted = {"faq1": "A", "faq2": "B", "faq3": "C"}
-    one = HybridRetriever(faq_slots=1, basis_first=True)
-    assert one._arrange(units, wanted) == ["doc1", "faq1", "doc2", "doc9", "faq2", "faq3"]
-    two = HybridRetriever(faq_slots=2, basis_first=True)
-    assert two._arrange(units, wanted) == ["doc1", "faq1", "doc2", "faq2", "doc9", "faq3"]
-    old = HybridRetriever(faq_slots=0, basis_first=False)
-    assert old._arrange(units, wanted) == ["faq1", "doc1", "faq2", "doc2", "doc9", "faq3"]
+    assert arrange(units, wanted, basis_first=True, faq_slots=1) == [
+        "doc1", "faq1", "doc2", "doc9", "faq2", "faq3"]
+    assert arrange(units, wanted, basis_first=True, faq_slots=2) == [
+        "doc1", "faq1", "doc2", "faq2", "doc9", "faq3"]
+    assert arrange(units, wanted, basis_first=False, faq_slots=0) == [
+        "faq1", "doc1", "faq2", "doc2", "doc9", "faq3"]
