@@ -89,6 +89,10 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
     best = sorted(candidates, key=lambda q: -q.score)
     floor = max(1.0, min_relative * best[0].score)
     chosen: list[tuple[Quote, frozenset[str]]] = []
+
+    def passage_full(index: int) -> bool:
+        return sum(1 for q, _ in chosen if q.passage_index == index) >= per_passage
+
     for quote in best:
         if len(chosen) >= max_sentences:
             break
@@ -99,11 +103,10 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
                      if containment(sh, other) >= duplicate_threshold), None)
         if twin is not None:
             # quoted once; the earlier passage's wording wins
-            if quote.passage_index < chosen[twin][0].passage_index and sum(
-                    1 for q, _ in chosen if q.passage_index == quote.passage_index) < per_passage:
+            if quote.passage_index < chosen[twin][0].passage_index and not passage_full(quote.passage_index):
                 chosen[twin] = (quote, sh)
             continue
-        if sum(1 for q, _ in chosen if q.passage_index == quote.passage_index) >= per_passage:
+        if passage_full(quote.passage_index):
             continue
         chosen.append((quote, sh))
     return sorted((q for q, _ in chosen), key=lambda q: (q.passage_index, q.position))

@@ -71,7 +71,8 @@ class HybridRetriever(BaseRetriever):
     # large sheet without a basis column cannot crowd everything else out. 0 = no limit.
     max_per_source: int = 4
     # FAQ rows that name their basis (a 該当箇所 / 根拠 column holding a section path) bring that
-    # section's chunk right after them, so answers rest on the primary document too.
+    # section's chunk into the top-k (placed before the row, see `basis_first`), so answers rest
+    # on the primary document too.
     expand_faq_basis: bool = True
     # Which chunks stand for a basis path: "section" (that heading only), "sub" (+ its
     # subsections), "parent" (+ the enclosing heading), "siblings" (+ everything under the
