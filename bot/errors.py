@@ -40,3 +40,23 @@ class NotAuthorized(ConsultError):
 
 class StoreUnavailable(ConsultError):
     user_message = "相談記録のデータベースに接続できませんでした。"
+
+
+class ActionNotAllowed(ConsultError):
+    """A staff action the case's current status does not allow (e.g. assigning a resolved case),
+    or one that would change nothing. `user_message` says why, politely."""
+
+    user_message = "申し訳ありません。この相談の現在の状態では、その操作は行えません。"
+
+
+class InvalidInput(ConsultError):
+    """Text a person typed that cannot be accepted (empty, too long)."""
+
+    user_message = "入力内容を確認してください。"
+
+
+class NotDelivered(ConsultError):
+    """A staff reply could not be posted into the officer's thread (nothing was recorded)."""
+
+    user_message = ("申し訳ありません。相談者のスレッドに回答を投稿できませんでした。"
+                    "時間をおいて再度お試しください。")

@@ -1,4 +1,4 @@
-"""Builds the service objects once per process and hands them to the surfaces (CLI, Slack).
+"""Builds the service objects once per process and hands them to the surfaces (CLI, Slack, web).
 
 Services are plain objects, never module globals.
 """
@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # imports stay lazy so `consult --help` is instant
     from bot.answering.answerer import Answerer
     from bot.answering.retriever import HybridRetriever
     from bot.cases.store import CaseStore
+    from bot.cases.workflow import StaffWorkflow
     from bot.consultation import ConsultationService
 
 
@@ -24,6 +25,7 @@ class Services:
     answerer: "Answerer"
     store: "CaseStore"
     consultation: "ConsultationService"
+    workflow: "StaffWorkflow"
 
 
 def build_services(settings: Settings) -> Services:
@@ -36,4 +38,21 @@ def build_services(settings: Settings) -> Services:
     answerer = Answerer.from_settings(settings, retriever)
     store = CaseStore.from_settings(settings)
     consultation = ConsultationService(settings=settings, answerer=answerer, store=store)
-    return Services(settings, retriever, answerer, store, consultation)
+    return Services(settings, retriever, answerer, store, consultation,
+                    build_workflow(settings, store))
+
+
+def build_workflow(settings: Settings, store: "CaseStore") -> "StaffWorkflow":
+    """The one staff workflow (Slack, web console and CLI call it): the default staff policy and,
+    when a bot token is configured, the Slack notifier on a client built from the settings."""
+    from bot.cases.policy import DefaultStaffPolicy
+    from bot.cases.workflow import StaffWorkflow
+
+    if settings.slack_bot_token is None:
+        return StaffWorkflow(store, DefaultStaffPolicy.from_settings(settings))
+    from bot.slack.client import make_client
+    from bot.slack.staff.notify import SlackStaffNotifier
+
+    client = make_client(settings)
+    return StaffWorkflow(store, DefaultStaffPolicy.from_settings(settings, client),
+                         SlackStaffNotifier(client, store, settings.staff_channel))

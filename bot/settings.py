@@ -28,6 +28,28 @@ class Settings(IndexSettings):
     municipality_map: str | None = Field(None, validation_alias="CONSULT_MUNICIPALITY_MAP")
     http_port: int = Field(3000, validation_alias="PORT", gt=0, lt=65536)
     log_level: str = Field("INFO", validation_alias="CONSULT_LOG_LEVEL")
+    # ---- the staff web console (bot/web) ----
+    web_host: str = Field("127.0.0.1", validation_alias="CONSULT_WEB_HOST")
+    web_port: int = Field(8080, validation_alias="CONSULT_WEB_PORT", ge=0, lt=65536)
+    # The URL staff open (links in Slack, login links); default http://<host>:<port>
+    web_base_url_raw: str | None = Field(None, validation_alias="CONSULT_WEB_BASE_URL")
+    # Signs session cookies and login links; default: a random key kept in <data dir>/web_secret
+    web_secret: SecretStr | None = Field(None, validation_alias="CONSULT_WEB_SECRET")
+    web_session_minutes: int = Field(480, validation_alias="CONSULT_WEB_SESSION_MINUTES", gt=0)
+    web_login_link_minutes: int = Field(10, validation_alias="CONSULT_WEB_LOGIN_LINK_MINUTES",
+                                        gt=0, le=1440)
+    web_request_timeout: float = Field(15.0, validation_alias="CONSULT_WEB_REQUEST_TIMEOUT", gt=0)
+    # Cookies only over https (set when the console is served behind TLS)
+    web_secure_cookies: bool = Field(False, validation_alias="CONSULT_WEB_SECURE_COOKIES")
+    # Who the person at this machine is (CLI actor, `make run` console login); default cli:<login>
+    local_operator_raw: str | None = Field(None, validation_alias="CONSULT_LOCAL_OPERATOR")
+    # ---- Sign in with Slack (OpenID Connect) ----
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    slack_oidc_authorize_url: str = Field("https://slack.com/openid/connect/authorize",
+                                          validation_alias="SLACK_OIDC_AUTHORIZE_URL")
+    # The workspace whose members may sign in (default: the bot token's team, from auth.test)
+    slack_team_id: str | None = Field(None, validation_alias="SLACK_TEAM_ID")
 
     @field_validator("slack_api_url")
     @classmethod
@@ -37,12 +59,49 @@ class Settings(IndexSettings):
             raise ValueError("http:// または https:// で始まる URL を指定してください (must be an http(s) URL)")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("staff_channel", "municipality_map", mode="before")
+    @field_validator("staff_channel", "municipality_map", "web_base_url_raw", "local_operator_raw",
+                     "slack_client_id", "slack_team_id", mode="before")
     @classmethod
     def _blank(cls, value):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("web_base_url_raw", "slack_oidc_authorize_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("http:// または https:// で始まる URL を指定してください (must be an http(s) URL)")
+        return value
+
+    @property
+    def web_base_url(self) -> str:
+        """Where staff open the console (no trailing slash)."""
+        if self.web_base_url_raw:
+            return self.web_base_url_raw
+        host = self.web_host if self.web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        return f"http://{host}:{self.web_port}"
+
+    @property
+    def local_operator_id(self) -> str:
+        """The person at this machine: CONSULT_LOCAL_OPERATOR, else ``cli:<login>`` (the CLI's
+        actor convention), so the CLI and the local console share one identity."""
+        if self.local_operator_raw:
+            return self.local_operator_raw.strip()
+        import getpass
+
+        try:
+            login = getpass.getuser()
+        except Exception:  # no login name in some containers
+            login = "unknown"
+        return f"cli:{login}"
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def staff_users(self) -> frozenset[str]:

@@ -1,7 +1,10 @@
 """Officer and staff actions on a case (mixed into ``CaseStore``; one transaction each).
 
-Authorisation is the caller's job (the Slack layer checks staff membership, the CLI runs on a
-staff machine); every action is recorded as an event with its actor.
+These are the persistence primitives. The staff RULES — who may act, which transitions are
+allowed (``bot.cases.transitions``), masking of typed text, Slack side effects — are applied by
+``bot.cases.workflow.StaffWorkflow``, which Slack, the web console and the CLI all call. It passes
+``guard=<StaffAction>`` so the transition table is checked inside the same transaction, on the
+locked row. Every action is recorded as an event with its actor.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases import lifecycle as lc
+from bot.cases import transitions
 from bot.cases.convert import event_view, one_case_view
 from bot.cases.models import TurnRow
-from bot.cases.views import CaseView, EscalationReason, EventView
+from bot.cases.views import CaseView, EscalationReason, EventView, format_ref
 from bot.errors import CaseNotFound
 
 log = logging.getLogger("bot.cases.store")
@@ -68,11 +72,14 @@ class CaseActions:
         return view
 
     # ---- staff actions (authorisation is the caller's job: Slack layer / CLI) ----------------------
-    def _act(self, case: CaseRef, action: Callable, what: str) -> CaseView:
+    def _act(self, case: CaseRef, action: Callable, what: str,
+             guard: transitions.StaffAction | None = None) -> CaseView:
         case_id = self._case_id(case)
 
         def work(s: Session, now: datetime) -> CaseView:
             row = lc.get_case_row(s, case_id, lock=True)
+            if guard is not None:
+                transitions.check(guard, row.status, format_ref(row.id))
             action(s, row, now)
             return one_case_view(s, row)
 
@@ -80,28 +87,37 @@ class CaseActions:
         log.info("%s: %s (status %s)", view.ref, what, view.status)
         return view
 
-    def assign(self, case: CaseRef, staff_user: str, *, actor: str | None = None) -> CaseView:
+    def assign(self, case: CaseRef, staff_user: str, *, actor: str | None = None,
+               guard: transitions.StaffAction | None = None) -> CaseView:
         """Assign to ``staff_user`` (status -> in_progress). ``actor`` defaults to the assignee."""
         return self._act(case, lambda s, row, now: lc.assign(s, row, staff_user,
-                                                             actor or staff_user, now), "assigned")
+                                                             actor or staff_user, now), "assigned",
+                         guard)
 
-    def add_note(self, case: CaseRef, text: str, *, actor: str) -> EventView:
+    def add_note(self, case: CaseRef, text: str, *, actor: str,
+                 guard: transitions.StaffAction | None = None) -> EventView:
         """An internal note: staff surfaces only, never shown to the officer."""
-        return self._event(case, lambda s, row, now: lc.add_note(s, row, text, actor, now), "note")
+        return self._event(case, lambda s, row, now: lc.add_note(s, row, text, actor, now), "note",
+                           guard)
 
     def add_staff_reply(self, case: CaseRef, text: str, *, actor: str,
-                        message_ts: str | None = None) -> EventView:
+                        message_ts: str | None = None,
+                        guard: transitions.StaffAction | None = None) -> EventView:
         """Record a staff reply posted into the officer's thread (needs_staff -> in_progress; the
         first one sets ``first_staff_response_at``; an unassigned case is assigned to the actor)."""
         data = {"message_ts": message_ts} if message_ts else None
         return self._event(case, lambda s, row, now: lc.add_staff_reply(s, row, text, actor, now,
-                                                                        data), "staff reply")
+                                                                        data), "staff reply",
+                           guard)
 
-    def _event(self, case: CaseRef, action: Callable, what: str) -> EventView:
+    def _event(self, case: CaseRef, action: Callable, what: str,
+               guard: transitions.StaffAction | None = None) -> EventView:
         case_id = self._case_id(case)
 
         def work(s: Session, now: datetime) -> EventView:
             row = lc.get_case_row(s, case_id, lock=True)
+            if guard is not None:
+                transitions.check(guard, row.status, format_ref(row.id))
             event = action(s, row, now)
             s.flush()
             return event_view(event)
@@ -110,18 +126,23 @@ class CaseActions:
         log.info("case %s: %s (event %s)", case_id, what, view.id)
         return view
 
-    def resolve(self, case: CaseRef, *, actor: str, text: str | None = None) -> CaseView:
-        """-> resolved (idempotent). A new question in its thread reopens it."""
-        return self._act(case, lambda s, row, now: lc.resolve(s, row, actor, now, text), "resolved")
+    def resolve(self, case: CaseRef, *, actor: str, text: str | None = None,
+                guard: transitions.StaffAction | None = None) -> CaseView:
+        """-> resolved (idempotent without a guard). A new question in its thread reopens it."""
+        return self._act(case, lambda s, row, now: lc.resolve(s, row, actor, now, text), "resolved",
+                         guard)
 
-    def reopen(self, case: CaseRef, *, actor: str, text: str | None = None) -> CaseView:
-        """resolved -> needs_staff by staff (no-op on an open case)."""
-        return self._act(case, lambda s, row, now: lc.reopen(s, row, actor, now, text), "reopened")
+    def reopen(self, case: CaseRef, *, actor: str, text: str | None = None,
+               guard: transitions.StaffAction | None = None) -> CaseView:
+        """resolved -> needs_staff by staff (no-op on an open case without a guard)."""
+        return self._act(case, lambda s, row, now: lc.reopen(s, row, actor, now, text), "reopened",
+                         guard)
 
     def set_municipality(self, case: CaseRef, municipality: str | None, *,
-                         actor: str) -> CaseView:
+                         actor: str, guard: transitions.StaffAction | None = None) -> CaseView:
         return self._act(case, lambda s, row, now: lc.set_municipality(s, row, municipality,
-                                                                       actor, now), "municipality")
+                                                                       actor, now), "municipality",
+                         guard)
 
     def set_staff_message(self, case: CaseRef, channel: str, ts: str) -> CaseView:
         """Remember the staff-channel post of a case so it is updated in place (no event)."""

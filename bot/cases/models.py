@@ -105,3 +105,17 @@ class DeliveryRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class WebTokenRow(Base):
+    """Revision 0003: server-side state of the web console (``bot.web.tokens``): sessions, used
+    login links, OpenID Connect states. ``key`` is a SHA-256 of the secret value, never the value."""
+
+    __tablename__ = "consult_web_tokens"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

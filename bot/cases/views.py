@@ -27,6 +27,9 @@ class CaseStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+# The ONE vocabulary of statuses and escalation reasons with their Japanese labels. Every surface
+# (Slack card and App Home, the web console, the CLI, exports) shows these; a surface may add a
+# decoration (an emoji, a colour) but never its own wording.
 STATUS_LABELS: dict[str, str] = {
     CaseStatus.ANSWERED: "回答済み",
     CaseStatus.NEEDS_STAFF: "職員対応待ち",
@@ -44,12 +47,40 @@ class EscalationReason(StrEnum):
 
 
 ESCALATION_LABELS: dict[str, str] = {
-    EscalationReason.REQUESTED: "相談者が職員への相談を希望しました",
-    EscalationReason.NEGATIVE_FEEDBACK: "回答に 👎 の評価がありました",
-    EscalationReason.NOT_ANSWERED: "資料に根拠が見つからず、ボットが回答できませんでした",
-    EscalationReason.BOT_ERROR: "回答の生成中にエラーが発生しました",
-    EscalationReason.STAFF: "職員が対応を再開しました",
+    EscalationReason.REQUESTED: "相談者が職員への相談を希望されています。",
+    EscalationReason.NEGATIVE_FEEDBACK: "ボットの回答に 👎（役に立たなかった）の評価がありました。",
+    EscalationReason.NOT_ANSWERED: "資料から十分な根拠が見つからず、ボットは回答できませんでした。",
+    EscalationReason.BOT_ERROR: "回答の作成中にエラーが発生し、ボットは回答できませんでした。",
+    EscalationReason.STAFF: "職員が対応を再開しました。",
 }
+
+# Short forms for tables and filters (the queue's 対応が必要な理由 column).
+ESCALATION_SHORT_LABELS: dict[str, str] = {
+    EscalationReason.REQUESTED: "相談者の希望",
+    EscalationReason.NEGATIVE_FEEDBACK: "👎 評価",
+    EscalationReason.NOT_ANSWERED: "ボット未回答",
+    EscalationReason.BOT_ERROR: "ボットのエラー",
+    EscalationReason.STAFF: "職員が再開",
+}
+
+# Why a staff surface is being refreshed when that is not an escalation reason: the officer wrote
+# again in a resolved thread. Shown on the staff card only.
+REOPENED_BY_OFFICER = "reopened"
+REOPENED_LABEL = "解決済みの相談に、相談者から新しいメッセージが届きました。"
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", status or "")
+
+
+def reason_label(reason: str | None) -> str | None:
+    """The Japanese sentence for a reason code (None for none; an unknown code is returned as is,
+    callers escape it like any other text)."""
+    if not reason:
+        return None
+    if reason == REOPENED_BY_OFFICER:
+        return REOPENED_LABEL
+    return ESCALATION_LABELS.get(reason, reason)
 
 
 class EventKind(StrEnum):
@@ -65,6 +96,26 @@ class EventKind(StrEnum):
 
 
 INTERNAL_EVENT_KINDS = frozenset({EventKind.NOTE})
+
+# What each event is called in a timeline (console, CLI).
+EVENT_LABELS: dict[str, str] = {
+    EventKind.OPENED: "受付",
+    EventKind.ESCALATED: "職員対応へ",
+    EventKind.ASSIGNED: "担当",
+    EventKind.NOTE: "メモ（内部）",
+    EventKind.STAFF_REPLY: "職員回答",
+    EventKind.RESOLVED: "解決",
+    EventKind.REOPENED: "再開",
+    EventKind.FEEDBACK: "評価",
+    EventKind.MUNICIPALITY: "市町村変更",
+}
+
+# How an answer was produced (turn.mode).
+MODE_LABELS: dict[str, str] = {
+    "llm": "AI による回答",
+    "extractive": "資料の抜粋による回答",
+    "none": "回答なし",
+}
 
 
 def format_ref(case_id: int) -> str:
@@ -119,9 +170,7 @@ class CaseView:
 
     @property
     def escalation_label(self) -> str | None:
-        if not self.escalation_reason:
-            return None
-        return ESCALATION_LABELS.get(self.escalation_reason, self.escalation_reason)
+        return reason_label(self.escalation_reason)
 
 
 @dataclass(frozen=True)

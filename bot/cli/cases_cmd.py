@@ -1,13 +1,15 @@
 """`consult cases …` (staff workflow on the command line) and `consult db …` (schema).
 
-Every staff action taken here is recorded as an event with the actor ``cli:<login>``.
+Staff actions go through the one staff workflow (``bot.cases.workflow``), exactly like the Slack
+card and the web console: the same transition table and refusals, the same Slack effects (card
+updated, officer told, a reply posted into the officer's thread) when a bot token is configured.
+They are recorded under the local operator (``CONSULT_LOCAL_OPERATOR``, default ``cli:<login>``).
 `--json` prints one object per case (one line each for `list`) with the stable keys
 ``ref,status,requester,municipality,title,created_at,updated_at,assignee,turns,events``.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from contextlib import contextmanager
@@ -29,17 +31,25 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
-def _actor() -> str:
-    try:
-        login = getpass.getuser()
-    except Exception:  # no login name in some containers
-        login = "unknown"
-    return f"cli:{login}"
+def _actor(ctx: typer.Context) -> str:
+    return cli_context(ctx).settings.local_operator_id
 
 
 def _fail(message: str, code: int = 1) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _workflow(ctx: typer.Context) -> Iterator:
+    """The staff workflow on a store of its own (no retriever: the CLI stays quick)."""
+    from bot.services import build_workflow
+
+    with _store(ctx) as store:
+        try:
+            yield build_workflow(cli_context(ctx).settings, store)
+        except ConsultError as exc:
+            _fail(f"エラー: {exc.user_message}")
 
 
 @contextmanager
@@ -139,7 +149,7 @@ def show_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番�
 
 def _print_detail(detail) -> None:
     from bot.cases.export import local
-    from bot.cases.views import EventKind
+    from bot.cases.views import EVENT_LABELS
 
     c = detail.case
     typer.echo(f"{c.ref}  {c.title}")
@@ -160,10 +170,7 @@ def _print_detail(detail) -> None:
             mark = "👍" if t.feedback == "up" else "👎"
             typer.echo(f"  評価: {mark} {t.feedback_comment or ''}".rstrip())
     typer.echo("\n── 対応履歴")
-    names = {EventKind.OPENED: "受付", EventKind.ESCALATED: "職員対応へ", EventKind.ASSIGNED: "担当",
-             EventKind.NOTE: "メモ（内部）", EventKind.STAFF_REPLY: "職員回答",
-             EventKind.RESOLVED: "解決", EventKind.REOPENED: "再開", EventKind.FEEDBACK: "評価",
-             EventKind.MUNICIPALITY: "市町村変更"}
+    names = EVENT_LABELS
     for e in detail.events:
         move = f" {e.from_status or '-'}→{e.to_status}" if e.to_status else ""
         text = f"  {e.text}" if e.text else ""
@@ -174,9 +181,17 @@ def _print_detail(detail) -> None:
 def assign_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
                user: str = typer.Argument(..., help="担当者（Slack ユーザー ID など）")) -> None:
     """相談の担当者を設定します（状態は「対応中」になります）。"""
-    with _store(ctx) as store:
-        case = store.assign(ref, user, actor=_actor())
+    with _workflow(ctx) as workflow:
+        case = workflow.assign(_actor(ctx), ref, user).case
         typer.echo(f"{case.ref} の担当者を {user} にしました（状態: {case.status_label}）。")
+
+
+@cases_app.command("reply")
+def reply_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
+              text: str = typer.Argument(..., help="相談者への回答（Slack のスレッドに投稿されます）")) -> None:
+    """相談者に回答します（Slack で受け付けた相談はそのスレッドに投稿し、記録します）。"""
+    with _workflow(ctx) as workflow:
+        typer.echo(workflow.reply(_actor(ctx), ref, text).message)
 
 
 @cases_app.command("note")
@@ -185,26 +200,34 @@ def note_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番�
     """内部メモを追加します。"""
     if not text.strip():
         _fail("エラー: メモの内容が空です。", 2)
-    with _store(ctx) as store:
-        store.add_note(ref, text, actor=_actor())
-        typer.echo(f"{store.get_case(ref).ref} にメモを追加しました。")
+    with _workflow(ctx) as workflow:
+        result = workflow.note(_actor(ctx), ref, text)
+        typer.echo(f"{result.case.ref} にメモを追加しました。")
 
 
 @cases_app.command("resolve")
 def resolve_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
                 note: Optional[str] = typer.Option(None, "--note", help="解決時のメモ")) -> None:
     """相談を解決済みにします。"""
-    with _store(ctx) as store:
-        case = store.resolve(ref, actor=_actor(), text=note)
+    with _workflow(ctx) as workflow:
+        case = workflow.resolve(_actor(ctx), ref, text=note).case
         typer.echo(f"{case.ref} を解決済みにしました。")
+
+
+@cases_app.command("reopen")
+def reopen_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
+               note: Optional[str] = typer.Option(None, "--note", help="再開の理由")) -> None:
+    """解決済みの相談を再開します（状態は「職員対応待ち」に戻ります）。"""
+    with _workflow(ctx) as workflow:
+        typer.echo(workflow.reopen(_actor(ctx), ref, text=note).message)
 
 
 @cases_app.command("municipality")
 def municipality_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="相談番号"),
                      name: str = typer.Argument(..., help="市町村名（空文字で未設定に戻します）")) -> None:
     """相談の市町村を変更します。"""
-    with _store(ctx) as store:
-        case = store.set_municipality(ref, name, actor=_actor())
+    with _workflow(ctx) as workflow:
+        case = workflow.set_municipality(_actor(ctx), ref, name).case
         typer.echo(f"{case.ref} の市町村を「{case.municipality or '未設定'}」にしました。")
 
 

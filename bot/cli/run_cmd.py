@@ -1,6 +1,7 @@
 """`consult run`: what `make run` calls. Migrates the database, refreshes the index from the
-knowledge dir (only what changed), then starts Slack (Socket Mode, or HTTP with --http) or,
-when Slack is not configured, the local console chat."""
+knowledge dir (only what changed), then starts Slack (Socket Mode, or HTTP with --http) with the
+staff console, or, when Slack is not configured, the staff console in the background (its URL and
+a login link for the local operator are printed first) and the local console chat."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def register(app: typer.Typer) -> None:
         http: bool = typer.Option(False, "--http", help="HTTP モードで Slack イベントを受けます (HTTP mode)"),
         port: int | None = typer.Option(None, "--port", help="HTTP モードのポート (default: PORT or 3000)"),
         skip_ingest: bool = typer.Option(False, "--skip-ingest", help="起動時の索引更新を省略します"),
+        no_web: bool = typer.Option(False, "--no-web", help="職員用ページを起動しません"),
     ) -> None:
         """索引を更新して起動します (refresh the index, then start Slack or the console chat)."""
         context = cli_context(ctx)
@@ -59,9 +61,38 @@ def register(app: typer.Typer) -> None:
         if slack_mode:
             from bot.slack.runner import serve
 
-            serve(settings, services, http=http, port=port or settings.http_port)
+            serve(settings, services, http=http, port=port or settings.http_port, web=not no_web)
             return
         from bot.cli.ask_cmd import chat
 
         print(NOT_CONFIGURED, file=sys.stderr)
-        chat(ctx, k=5)
+        server = _start_console(settings, services, no_web)
+        try:
+            chat(ctx, k=5)
+        finally:
+            if server is not None:
+                server.stop()
+
+
+def _start_console(settings, services, no_web: bool):
+    """The staff console in the background while the console chat runs; prints its URL and a
+    login link for the local operator (CONSULT_LOCAL_OPERATOR). A busy port costs the console,
+    never the chat."""
+    if no_web:
+        return None
+    from bot.slack.runner import start_web
+    from bot.web.links import login_link
+
+    try:
+        server = start_web(settings, services)
+    except OSError as exc:
+        print(f"職員用ページを起動できませんでした（{settings.web_host}:{settings.web_port}: "
+              f"{type(exc).__name__}）。CONSULT_WEB_PORT で別のポートを指定できます。", file=sys.stderr)
+        return None
+    base = settings.web_base_url if settings.web_base_url_raw else server.url
+    link = login_link(settings.model_copy(update={"web_base_url_raw": base}),
+                      settings.local_operator_id)
+    print(f"職員用ページ: {base}/", file=sys.stderr)
+    print(f"ログイン用リンク（{settings.local_operator_id} として、{settings.web_login_link_minutes} 分間・"
+          f"一度だけ有効）: {link}", file=sys.stderr)
+    return server

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.cases.views import CaseStatus, CaseView, EscalationReason
 from bot.errors import CaseNotFound, ConsultError
 from bot.services import Services
-from bot.slack import authz, blocks, ids
+from bot.slack import blocks, ids
 from bot.slack.escalation import notify_staff
 from bot.slack.incoming import (ButtonClick, FeedbackValue, parse_case_value, parse_click,
                                 parse_feedback_value)
@@ -110,7 +110,7 @@ def _own_case(client: WebClient, services: Services, click: ButtonClick,
     except ConsultError as exc:
         _ephemeral(client, click, exc.user_message)
         return None
-    if case.requester_id != click.user and not authz.is_staff(client, services.settings, click.user):
+    if case.requester_id != click.user and not services.workflow.is_staff(click.user):
         _ephemeral(client, click, blocks.not_your_case_text())
         return None
     return case

@@ -17,16 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
-from bot.errors import ConfigError
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import actions, assistant, commands, home, messages, staff, views
+from bot.slack.client import make_client  # noqa: F401  (re-exported: the one client factory)
 from bot.slack.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -47,22 +42,6 @@ class ConsultApp(App):
     """The Bolt app plus the pool that runs its slow work (`app.worker`, shut down with the app)."""
 
     worker: Worker
-
-
-def make_client(settings: Settings) -> WebClient:
-    """The Web API client every call goes through (GovSlack: SLACK_API_URL)."""
-    if settings.slack_bot_token is None:
-        raise ConfigError("設定 SLACK_BOT_TOKEN が未設定です。Slack アプリのボットトークンを設定してください。")
-    return WebClient(
-        base_url=settings.slack_api_url,
-        token=settings.slack_bot_token.get_secret_value(),
-        timeout=30,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 def build_app(settings: Settings, services: Services, *, client: WebClient | None = None,

@@ -1,4 +1,4 @@
-"""Tell staff about a case that needs them (the staff helper's `staff_notify`), never raising.
+"""Tell staff about a case that needs them (`bot.slack.staff.notify`), never raising.
 
 A failure to notify is logged loudly: the case is already `needs_staff` in the database, so it
 shows in the staff App Home queue and `consult cases list` even when the staff post failed.
@@ -11,7 +11,7 @@ import logging
 from slack_sdk import WebClient
 
 from bot.services import Services
-from bot.slack import staff_notify
+from bot.slack.staff import notify as staff_notify
 
 log = logging.getLogger(__name__)
 

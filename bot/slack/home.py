@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 
 from bot.services import Services
-from bot.slack import authz, staff_home
+from bot.slack.staff import home as staff_home
 from bot.slack.home_blocks import HomeCase, officer_home
 from bot.slack.worker import Worker
 
@@ -43,9 +43,22 @@ def home_cases(services: Services, user_id: str) -> list[HomeCase]:
 
 
 def publish_home(client: WebClient, services: Services, user_id: str) -> None:
-    """Staff see their queue (the staff helper's view); officers their own recent cases."""
-    if authz.is_staff(client, services.settings, user_id):
-        view = staff_home.build_staff_home(client, services, user_id)
+    """Staff see their queue and a sign-in link to the web console; officers their own recent
+    cases."""
+    if services.workflow.is_staff(user_id):
+        view = staff_home.build_staff_home(services, user_id, console_url(services, user_id))
     else:
         view = officer_home(home_cases(services, user_id))
     client.views_publish(user_id=user_id, view=view)
+
+
+def console_url(services: Services, user_id: str) -> str | None:
+    """The 「職員用ページを開く」 link: Sign in with Slack when OIDC is configured, else a one-time
+    login link for this staff member (None when it cannot be made; logged)."""
+    from bot.web.links import console_entry_url
+
+    try:
+        return console_entry_url(services.settings, user_id)
+    except Exception:
+        log.exception("could not make the console link for the staff App Home")
+        return None

@@ -1,6 +1,6 @@
 """Action ids, view callback ids and block ids of the officer surfaces (one constant each).
 
-The staff surfaces keep theirs in `bot.slack.staff_ids`.
+The staff surfaces keep theirs in `bot.slack.staff.ids`.
 Button values carry the database ids: feedback `"{up|down}:{case_id}:{turn_id}"`
 (`incoming.FeedbackValue`), escalation `"{case_id}"`.
 """

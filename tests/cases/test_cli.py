@@ -173,7 +173,9 @@ def test_db_upgrade_and_status(cli_env):
     result = run("db", "upgrade")
     assert result.exit_code == 0 and "最新の状態" in result.stdout
     status = run("db", "status")
-    assert status.exit_code == 0 and "0002_deliveries_feedback_comment" in status.stdout
+    from bot.cases.migrate import head_revision
+
+    assert status.exit_code == 0 and f"現在のリビジョン: {head_revision()}" in status.stdout
 
 
 def test_console_script_entry_point(cli_env, tmp_path):

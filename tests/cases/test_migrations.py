@@ -17,6 +17,7 @@ from bot.cases.store import CaseStore
 from bot.domain import Conversation, Requester
 
 EXPECTED_TABLES = {"consult_cases", "consult_turns", "consult_events", "consult_deliveries",
+                   "consult_web_tokens",
                    VERSION_TABLE}
 
 
@@ -67,7 +68,8 @@ def test_upgrade_from_each_earlier_revision_keeps_data(db_settings):
         try:
             if i:  # start each round from an empty database
                 with engine.begin() as conn:
-                    for table in ("consult_deliveries", "consult_events", "consult_turns",
+                    for table in ("consult_web_tokens", "consult_deliveries", "consult_events",
+                                  "consult_turns",
                                   "consult_cases", VERSION_TABLE):
                         conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
             migrate.upgrade(engine, revision)

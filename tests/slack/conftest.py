@@ -1,5 +1,5 @@
 """Fixtures for the Slack bot tests: the Slack Web API stand-in, and the REAL Bolt app served by
-the real threaded HTTP server on an ephemeral port, receiving signed deliveries."""
+the real HTTP application (bot.web, uvicorn) on an ephemeral port, receiving signed deliveries."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.slack.app import ConsultApp, build_app
-from bot.slack.runner import EVENTS_PATH, SlackHTTPServer, start_http_server
+from bot.slack.runner import EVENTS_PATH, start_web
+from bot.web.server import WebServer
 from tests.standins.signing import SlackDeliveryClient
 from tests.standins.slack_api import SlackApiStandIn
 
@@ -39,7 +40,7 @@ class RunningBot:
     app: ConsultApp
     services: Services
     settings: Settings
-    server: SlackHTTPServer
+    server: WebServer
     slack: SlackApiStandIn
     deliver: SlackDeliveryClient
 
@@ -60,7 +61,7 @@ def start_bot(slack_api) -> Callable[..., RunningBot]:
     def start(settings: Settings, services: Services | None = None) -> RunningBot:
         services = services or build_services(settings)
         app = build_app(settings, services)
-        server = start_http_server(app, host="127.0.0.1", port=0)
+        server = start_web(settings, services, slack_app=app, host="127.0.0.1", port=0)
         bot = RunningBot(app=app, services=services, settings=settings, server=server,
                          slack=slack_api,
                          deliver=SlackDeliveryClient(
@@ -70,8 +71,7 @@ def start_bot(slack_api) -> Callable[..., RunningBot]:
 
     yield start
     for bot in started:
-        bot.server.shutdown()
-        bot.server.server_close()
+        bot.server.stop()
         bot.app.worker.wait_idle(30)
         bot.app.worker.shutdown(wait=True)
         bot.services.store.close()

@@ -17,8 +17,8 @@ import pytest
 
 from bot.cases.views import CaseView
 from bot.domain import Answer, Conversation, Passage, Requester
-from bot.slack import authz, ids
-from bot.slack import staff_ids as sids
+from bot.slack import ids
+from bot.slack.staff import ids as sids
 from tests.slack.conftest import OFFICER, OFFICER_NAME, RunningBot, slack_env
 from tests.standins.signing import block_action, event_callback, view_submission
 from tests.standins.slack_api import ApiCall, SlackApiStandIn
@@ -151,13 +151,11 @@ def params_text(call: ApiCall) -> str:
 @pytest.fixture
 def staff_world(make_settings, slack_api, start_bot) -> StaffWorld:
     """The real bot (HTTP mode) with a staff channel, its members, and an explicit staff user."""
-    authz.clear_cache()   # ports of earlier stand-ins may be reused: never trust an old cache
     slack_api.set_members(STAFF_CHANNEL, [STAFF_MEMBER, "UBOT"])
     settings = make_settings(**slack_env(slack_api, CONSULT_STAFF_CHANNEL=STAFF_CHANNEL,
                                          CONSULT_STAFF_USERS=STAFF_LEAD))
     world = StaffWorld(start_bot(settings))
     yield world
-    authz.clear_cache()
 
 
 def wait_until(predicate, timeout: float = 10.0, what: str = "condition") -> Any:

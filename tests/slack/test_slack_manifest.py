@@ -18,6 +18,7 @@ METHOD_SCOPES = {
     "chat_postEphemeral": "chat:write", "chat_stream": "chat:write", "chat_getPermalink": None,
     "reactions_add": "reactions:write", "views_open": None, "views_publish": None,
     "views_update": None, "users_info": "users:read", "conversations_open": "im:write",
+    "auth_test": None,
     # the staff channel may be public or private
     "conversations_members": ("channels:read", "groups:read"),
     # thread history: channel threads (follow-ups) and DMs
@@ -35,7 +36,9 @@ BOLT_HELPERS = {"set_status": "assistant:write", "set_suggested_prompts": "assis
 
 
 def used_methods() -> set[str]:
-    code = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "bot" / "slack").glob("*.py"))
+    # every Slack call of the product: the Slack surfaces, the staff package, the workflow's port
+    # and staff policy, the web console's sign-in
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "bot").rglob("*.py"))
     return set(re.findall(r"client\.([a-zA-Z_]+)\(", code))
 
 
@@ -57,6 +60,13 @@ def test_scopes_are_exactly_those_used():
     needed = scopes_for(METHOD_SCOPES[m] for m in used_methods())
     needed |= scopes_for(EVENT_SCOPES.values()) | set(BOLT_HELPERS.values()) | {"commands"}
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_sign_in_with_slack_asks_only_openid_and_profile():
+    # openid.connect.token / openid.connect.userInfo: user scopes of Sign in with Slack
+    assert set(MANIFEST["oauth_config"]["scopes"]["user"]) == {"openid", "profile"}
+    urls = MANIFEST["oauth_config"]["redirect_urls"]
+    assert urls and all(u.endswith("/login/slack/callback") for u in urls)
 
 
 def test_events_and_command_match_the_listeners():

@@ -11,10 +11,10 @@ from slack_sdk import WebClient
 
 from bot.cases.views import CaseStatus, EventKind
 from bot.domain import Answer, Conversation, Requester
-from bot.slack import authz
-from bot.slack import staff_ids as sids
-from bot.slack.staff_blocks import REFUSAL_TEXT
-from bot.slack.staff_notify import notify_staff
+from bot.cases.policy import DefaultStaffPolicy
+from bot.slack.staff import ids as sids
+from bot.slack.staff.notices import REFUSAL_TEXT
+from bot.slack.staff.notify import notify_staff
 from tests.slack.conftest import OFFICER, block_text
 from tests.slack.staff_fixtures import (  # noqa: F401  (staff_world is a fixture)
     OFFICE_CHANNEL, OUTSIDER, STAFF_CHANNEL, STAFF_LEAD, STAFF_MEMBER, params_text, staff_world,
@@ -203,23 +203,27 @@ def test_non_staff_are_refused_politely_and_nothing_changes(staff_world):
 
 
 def test_staff_by_setting_and_by_channel_membership_with_a_short_cache(slack_api, make_settings):
-    authz.clear_cache()
     slack_api.set_members("C0STAFF", ["U0STAFF"])
     client = WebClient(base_url=slack_api.url, token="xoxb-test")
-    settings = make_settings(CONSULT_STAFF_CHANNEL="C0STAFF", CONSULT_STAFF_USERS="U0LEAD, U0OTHER")
-    assert authz.is_staff(client, settings, "U0LEAD")
+    settings = make_settings(CONSULT_STAFF_CHANNEL="C0STAFF", CONSULT_STAFF_USERS="U0LEAD, U0OTHER",
+                             CONSULT_LOCAL_OPERATOR="cli:operator")
+    policy = DefaultStaffPolicy.from_settings(settings, client)
+    assert policy.is_staff("U0LEAD")
     assert slack_api.calls("conversations.members") == []      # the setting needs no API call
-    assert authz.is_staff(client, settings, "U0STAFF")
-    assert not authz.is_staff(client, settings, "W999")
-    assert not authz.is_staff(client, settings, None)
+    assert policy.is_staff("cli:operator")                      # the person at the machine
+    assert policy.is_staff("U0STAFF")
+    assert not policy.is_staff("W999")
+    assert not policy.is_staff(None)
     assert len(slack_api.calls("conversations.members")) == 1  # cached between checks
-    authz.clear_cache()
+    policy.clear_cache()
     slack_api.fail("conversations.members", error="channel_not_found")
-    assert not authz.is_staff(client, settings, "U0STAFF")    # lookup failed: fail closed
-    assert authz.is_staff(client, settings, "U0LEAD")          # the explicit list still works
-    no_channel = make_settings(CONSULT_STAFF_USERS="U0LEAD")
-    assert not authz.is_staff(client, no_channel, "U0STAFF")
-    authz.clear_cache()
+    assert not policy.is_staff("U0STAFF")    # lookup failed: fail closed
+    assert policy.is_staff("U0LEAD")          # the explicit list still works
+    no_channel = DefaultStaffPolicy.from_settings(make_settings(CONSULT_STAFF_USERS="U0LEAD"),
+                                                  client)
+    assert not no_channel.is_staff("U0STAFF")
+    no_slack = DefaultStaffPolicy.from_settings(settings, None)  # no token: no lookup at all
+    assert no_slack.is_staff("U0LEAD") and not no_slack.is_staff("U0STAFF")
 
 
 def test_staff_app_home_shows_the_queue_in_order_with_counts(staff_world):

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.slack import staff_ids as ids
-from bot.slack.staff_blocks import (
-    build_note_modal, build_reply_modal, build_staff_card, build_staff_home_view, card_text,
-    modal_input, officer_notice_text, parse_metadata, staff_reply_text,
-)
-from bot.slack.staff_model import NoteLine, SourceLine, StaffCase
+from bot.slack.staff import ids
+from bot.slack.staff.card import build_staff_card, card_text
+from bot.slack.staff.home import build_staff_home_view
+from bot.slack.staff.model import NoteLine, SourceLine, StaffCase
+from bot.slack.staff.modals import build_note_modal, build_reply_modal, modal_input, parse_metadata
+from bot.slack.staff.notices import officer_notice_text, staff_reply_text
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -24,7 +24,7 @@ def make_case(**kw) -> StaffCase:
         answer="申請期限は毎年度の要綱で定めます [1]。", answer_mode="extractive",
         sources=(SourceLine("地域づくり総合交付金 要綱", "第3条 申請", 4),),
         municipality="上川町", requester_id="U0OFFICER", requester_name="上川 太郎",
-        reason="officer_request", created_at=T0, turn_count=1,
+        reason="requested", created_at=T0, turn_count=1,
     )
     values.update(kw)
     return StaffCase(**values)

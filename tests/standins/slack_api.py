@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.standins.slack_api_methods import SlackMethods
 
@@ -47,6 +47,8 @@ class ApiCall:
     headers: dict[str, str]          # Authorization redacted
     token_present: bool
     token_fingerprint: str | None
+    bearer: str | None = field(default=None, repr=False)   # kept for openid.connect.userInfo only
+    basic_secret: str | None = field(default=None, repr=False)  # client secret (HTTP Basic)
     at: float = field(default_factory=time.monotonic)
     status: int = 200                # HTTP status the stand-in answered
     response: dict[str, Any] | None = None
@@ -86,6 +88,14 @@ class SlackApiStandIn(SlackMethods):
         self._base_ts = int(time.time())
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # Sign in with Slack: registered clients (id -> secret), who signs in at the authorize
+        # page, codes and access tokens issued, and claim overrides to script refusals.
+        self.oidc_clients: dict[str, str] = {}
+        self.oidc_user = "U0STAFF"
+        self.oidc_claim_overrides: dict[str, Any] = {}
+        self.oidc_userinfo_overrides: dict[str, Any] = {}
+        self._oidc_codes: dict[str, dict[str, Any]] = {}
+        self._oidc_access: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "SlackApiStandIn":
@@ -121,6 +131,11 @@ class SlackApiStandIn(SlackMethods):
     def url(self) -> str:
         """Base URL for `WebClient(base_url=...)`, ending with '/'."""
         return f"http://127.0.0.1:{self.port}/api/"
+
+    @property
+    def oidc_authorize_url(self) -> str:
+        """Where Sign in with Slack sends the browser (``SLACK_OIDC_AUTHORIZE_URL``)."""
+        return f"http://127.0.0.1:{self.port}/openid/connect/authorize"
 
     # ------------------------------------------------------------------ scripting
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
@@ -254,6 +269,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, http_method: str) -> None:
         parts = urlsplit(self.path)
+        if parts.path == "/openid/connect/authorize":
+            self._authorize(parts.query)
+            return
         method = parts.path.rsplit("/", 1)[-1]
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -277,6 +295,12 @@ class _Handler(BaseHTTPRequestHandler):
             token = auth[7:].strip()
         if "token" in params:
             token = token or str(params.pop("token"))
+        basic_secret = None
+        if auth.lower().startswith("basic "):   # client credentials (oauth.v2.access, openid.*)
+            import base64
+
+            client_id, _, basic_secret = base64.b64decode(auth[6:].strip()).decode().partition(":")
+            params.setdefault("client_id", client_id)
         for name in _JSON_FIELDS & params.keys():
             if isinstance(params[name], str):
                 try:
@@ -287,7 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
                    for k, v in self.headers.items()}
         call = ApiCall(method=method, http_method=http_method, encoding=encoding, params=params,
                        headers=headers, token_present=bool(token),
-                       token_fingerprint=fingerprint(token) if token else None)
+                       token_fingerprint=fingerprint(token) if token else None,
+                       bearer=token if method == "openid.connect.userInfo" else None,
+                       basic_secret=basic_secret)
         fault = self.owner._take_fault(method)
         extra_headers: dict[str, str] = {}
         if fault is not None and fault.kind == "ratelimit":
@@ -305,6 +331,26 @@ class _Handler(BaseHTTPRequestHandler):
         # Record before answering, so a caller that got the answer always finds its call.
         self.owner._record(call)
         self._reply(call.status, call.response, extra_headers)
+
+    def _authorize(self, query: str) -> None:
+        """Slack's authorize page, with ``oidc_user`` already signed in: straight back to the
+        redirect_uri with a code and the state (recorded as a call "openid.connect.authorize")."""
+        params = _flatten(parse_qs(query, keep_blank_values=True))
+        call = ApiCall(method="openid.connect.authorize", http_method="GET", encoding="query",
+                       params=params, headers={}, token_present=False, token_fingerprint=None)
+        if params.get("client_id") not in self.owner.oidc_clients or not params.get("redirect_uri"):
+            call.status, call.response = 400, {"ok": False, "error": "invalid_client_id"}
+            self.owner._record(call)
+            self._reply(400, call.response)
+            return
+        code = self.owner.oidc_authorize(params)
+        target = f"{params['redirect_uri']}?{urlencode({'code': code, 'state': params.get('state', '')})}"
+        call.response = {"ok": True, "location": target}
+        self.owner._record(call)
+        self.send_response(302)
+        self.send_header("Location", target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _reply(self, status: int, body: dict | None, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, ensure_ascii=False).encode() if body is not None else b"server error"

@@ -4,6 +4,10 @@ state kept in the stand-in (messages per channel, users, channel members, views)
 from __future__ import annotations
 
 import time
+import base64
+import hashlib
+import hmac
+import json
 from typing import Any
 
 
@@ -176,6 +180,47 @@ class SlackMethods:
             return {"ok": False, "error": "invalid_arguments"}
         return {"ok": True}
 
+    # ---- Sign in with Slack (OpenID Connect) -------------------------------------------------
+    def _m_openid_connect_token(self, p, call):
+        """Exchange a code from /openid/connect/authorize for an access token and a signed
+        id_token (HS256 with the client secret; Slack signs RS256 — the console relies on the
+        TLS-direct exchange, not on the signature)."""
+        client = self.oidc_clients.get(p.get("client_id") or "")
+        if client is None or client != (p.get("client_secret") or call.basic_secret):
+            return {"ok": False, "error": "invalid_client_id"}
+        grant = self._oidc_codes.pop(p.get("code") or "", None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        if grant["redirect_uri"] != p.get("redirect_uri"):
+            return {"ok": False, "error": "bad_redirect_uri"}
+        access = f"xoxp-oidc-{next(self._ts_counter)}"
+        claims = grant["claims"]
+        self._oidc_access[access] = claims
+        return {"ok": True, "access_token": access, "token_type": "Bearer",
+                "id_token": make_jwt(claims, client)}
+
+    def _m_openid_connect_userInfo(self, p, call):
+        claims = self._oidc_access.get(call.bearer or "")
+        if claims is None:
+            return {"ok": False, "error": "invalid_auth"}
+        info = {k: v for k, v in claims.items() if k not in ("aud", "exp", "iat", "nonce", "iss")}
+        info.update(self.oidc_userinfo_overrides)
+        return {"ok": True, **info}
+
+    def oidc_authorize(self, query: dict[str, str]) -> str:
+        """What Slack's authorize page does once the person signed in: a one-time code for the
+        signed-in user (``oidc_user``), to be sent back to ``redirect_uri`` with the state."""
+        user = self.oidc_user
+        now = int(time.time())
+        claims = {"iss": "https://slack.com", "sub": user, "aud": query.get("client_id"),
+                  "exp": now + 3600, "iat": now, "nonce": query.get("nonce"),
+                  "https://slack.com/user_id": user, "https://slack.com/team_id": self.team_id,
+                  "name": (self._users.get(user) or {}).get("real_name") or user}
+        claims.update(self.oidc_claim_overrides)
+        code = f"code-{next(self._ts_counter)}-{user}"
+        self._oidc_codes[code] = {"claims": claims, "redirect_uri": query.get("redirect_uri")}
+        return code
+
     _m_assistant_threads_setSuggestedPrompts = _m_assistant_threads_setStatus
     _m_assistant_threads_setTitle = _m_assistant_threads_setStatus
 
@@ -187,3 +232,14 @@ def stream_text(params: dict[str, Any]) -> str:
         if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
             text += chunk.get("text") or ""
     return text
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_jwt(claims: dict[str, Any], secret: str) -> str:
+    head = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = _b64(json.dumps(claims, ensure_ascii=False).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{_b64(sig)}"

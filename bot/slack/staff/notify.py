@@ -1,4 +1,7 @@
-"""Staff-channel card and officer notices.
+"""The Slack side of staff actions: staff-channel card, officer notices, staff replies.
+
+`SlackStaffNotifier` is the workflow's `StaffNotifier` port (bot.cases.workflow): the web
+console and the CLI trigger the same Slack effects as the card's buttons through it.
 
 `notify_staff` posts the case card to `CONSULT_STAFF_CHANNEL` the first time and afterwards
 updates that same message in place (`chat.update` on the stored channel/ts), so the staff channel
@@ -11,14 +14,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cases.views import CaseView
-from bot.services import Services
-from bot.slack.staff_blocks import build_staff_card, card_text, officer_notice_text, staff_reply_text
-from bot.slack.staff_cases import staff_case_from_detail
+from bot.slack.staff.card import build_staff_card, card_text
+from bot.slack.staff.cases import staff_case_from_detail
+from bot.slack.staff.notices import officer_notice_text, staff_reply_text
 
 log = logging.getLogger(__name__)
 
@@ -35,33 +39,38 @@ def _error(exc: SlackApiError) -> str | None:
     return exc.response.get("error") if exc.response is not None else None
 
 
-def notify_staff(client: WebClient, services: Services, case_id: int, reason: str) -> None:
+def notify_staff(client: WebClient, services, case_id: int, reason: str) -> None:
+    """`post_or_update_card` with the store and staff channel of `services`."""
+    post_or_update_card(client, services.store, services.settings.staff_channel, case_id, reason)
+
+
+def post_or_update_card(client: WebClient, store, channel: str | None, case_id: int,
+                        reason: str) -> None:
     """Post the case card to the staff channel, or update the existing card in place.
 
     `reason` is why this happened (an escalation reason such as "requested", "negative_feedback",
     "not_answered", "reopened", or a staff action such as "assigned"); the card shows the reason
     the store keeps for the case and falls back to an escalation `reason` given here.
     Raises SlackApiError / ConsultError; callers log (see `bot.slack.escalation`)."""
-    detail = services.store.case_detail(case_id, include_internal=True)  # staff surface only
+    detail = store.case_detail(case_id, include_internal=True)  # staff surface only
     case = staff_case_from_detail(detail, reason, thread_link=thread_permalink(client, detail.case))
     blocks, text = build_staff_card(case), card_text(case)
     seen = _card_of(detail.case)
     if seen is not None and _update_card(client, seen, case.ref, text, blocks, reason):
         return
-    channel = services.settings.staff_channel
     if not channel:
         log.warning("CONSULT_STAFF_CHANNEL is not set: %s is only in the staff queue (%s)",
                     case.ref, reason)
         return
     with _first_post_lock:
         # Another thread may have posted the card while this one was rendering.
-        current = _card_of(services.store.get_case(case_id))
+        current = _card_of(store.get_case(case_id))
         if current not in (None, seen) and _update_card(client, current, case.ref, text, blocks,
                                                         reason):
             return
         resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks,
                                        unfurl_links=False, unfurl_media=False)
-        services.store.set_staff_message(case_id, resp["channel"], resp["ts"])
+        store.set_staff_message(case_id, resp["channel"], resp["ts"])
     log.info("staff card of %s posted (%s)", case.ref, reason)
 
 
@@ -109,12 +118,12 @@ def officer_thread(case: CaseView) -> tuple[str, str | None] | None:
     return case.channel, case.thread_ts
 
 
-def notify_officer(client: WebClient, services: Services, case_id: int, kind: str, *,
+def notify_officer(client: WebClient, store, case_id: int, kind: str, *,
                    staff_user: str | None = None) -> bool:
     """Short notice in the officer's thread: kind "assigned" (taken) or "resolved".
 
     Returns False when the case has no Slack thread (console / CLI consultation)."""
-    case = services.store.get_case(case_id)
+    case = store.get_case(case_id)
     where = officer_thread(case)
     if where is None:
         log.info("%s has no Slack thread; no %s notice posted", case.ref, kind)
@@ -138,3 +147,68 @@ def post_staff_reply(client: WebClient, case: CaseView, staff_user: str, reply: 
                                    text=staff_reply_text(staff_user, reply),
                                    unfurl_links=False, unfurl_media=False)
     return resp.get("ts")
+
+
+class SlackStaffNotifier:
+    """The workflow's Slack port: one WebClient (built from the settings), the case store, the
+    staff channel. Permalinks and display names are cached (they do not change)."""
+
+    NAME_TTL_S = 600.0
+
+    def __init__(self, client: WebClient, store, staff_channel: str | None) -> None:
+        self.client = client
+        self.store = store
+        self.staff_channel = staff_channel
+        self._lock = threading.Lock()
+        self._links: dict[tuple[str, str], str] = {}
+        self._names: dict[str, tuple[float, str | None]] = {}
+
+    def post_reply(self, case: CaseView, staff_user: str, text: str) -> str | None:
+        return post_staff_reply(self.client, case, staff_user, text)
+
+    def case_changed(self, case_id: int, kind: str) -> None:
+        post_or_update_card(self.client, self.store, self.staff_channel, case_id, kind)
+
+    def tell_officer(self, case_id: int, kind: str, staff_user: str | None) -> None:
+        notify_officer(self.client, self.store, case_id, kind, staff_user=staff_user)
+
+    def thread_link(self, case: CaseView) -> str | None:
+        where = officer_thread(case)
+        if where is None or not where[1]:
+            return None
+        key = (where[0], where[1])
+        with self._lock:
+            if key in self._links:
+                return self._links[key]
+        link = thread_permalink(self.client, case)
+        if link:
+            with self._lock:
+                if len(self._links) > 10000:
+                    self._links.clear()
+                self._links[key] = link
+        return link
+
+    def user_name(self, user_id: str | None) -> str | None:
+        """Display name from users.info (cached for ten minutes; None when unknown)."""
+        if not user_id or not user_id[:1] in ("U", "W") or not user_id.isalnum():
+            return None
+        now = time.monotonic()
+        with self._lock:
+            hit = self._names.get(user_id)
+            if hit and now - hit[0] < self.NAME_TTL_S:
+                return hit[1]
+        name = None
+        try:
+            user = self.client.users_info(user=user_id).get("user") or {}
+            profile = user.get("profile") or {}
+            name = (profile.get("real_name") or profile.get("display_name")
+                    or user.get("real_name") or user.get("name") or None)
+        except SlackApiError as exc:
+            log.warning("users.info failed for a staff name: %s", _error(exc))
+        except Exception as exc:  # network: show the id instead
+            log.warning("users.info failed for a staff name: %s", type(exc).__name__)
+        with self._lock:
+            if len(self._names) > 10000:
+                self._names.clear()
+            self._names[user_id] = (now, name)
+        return name

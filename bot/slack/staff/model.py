@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from bot.cases.views import MODE_LABELS as CASE_MODE_LABELS
+from bot.cases.views import STATUS_LABELS as CASE_STATUS_LABELS
+from bot.cases.views import reason_label as case_reason_label
+from bot.cases.workflow import TEXT_MAX
 from bot.slack.blocks import escape, truncate  # one escaping rule for every Slack surface
 
 SECTION_LIMIT = 3000          # Slack: characters per section text
@@ -16,42 +20,21 @@ QUESTION_LIMIT = 1200
 ANSWER_LIMIT = 1500
 NOTE_PREVIEW_LIMIT = 300
 HOME_CASES_PER_GROUP = 12     # 2 groups x 12 cases x 3 blocks + headers: room left in the 100-block home
-MODAL_TEXT_MAX = 3000
+MODAL_TEXT_MAX = TEXT_MAX     # the workflow's limit, enforced in the modal too
 
-STATUS_LABELS = {
-    "answered": "ボット回答済み",
-    "needs_staff": "🔴 職員対応待ち",
-    "in_progress": "🟡 対応中",
-    "resolved": "✅ 解決済み",
-}
+# The one vocabulary (bot.cases.views) with the Slack card's status marks in front.
+STATUS_MARKS = {"needs_staff": "🔴 ", "in_progress": "🟡 ", "resolved": "✅ "}
+STATUS_LABELS = {status: STATUS_MARKS.get(status, "") + label
+                 for status, label in CASE_STATUS_LABELS.items()}
 
-# Why a case needs staff (codes used by the consultation service and the Slack surfaces).
-REASON_LABELS = {
-    "officer_request": "相談者が職員への相談を希望されています。",
-    "requested": "相談者が職員への相談を希望されています。",
-    "escalated": "相談者が職員への相談を希望されています。",
-    "negative_feedback": "ボットの回答に 👎（役に立たなかった）の評価がありました。",
-    "feedback_negative": "ボットの回答に 👎（役に立たなかった）の評価がありました。",
-    "not_answered": "資料から十分な根拠が見つからず、ボットは回答できませんでした。",
-    "weak_evidence": "資料から十分な根拠が見つからず、ボットは回答できませんでした。",
-    "bot_unable": "資料から十分な根拠が見つからず、ボットは回答できませんでした。",
-    "reopened": "解決済みの相談に、相談者から新しいメッセージが届きました。",
-    "bot_error": "回答の作成中にエラーが発生し、ボットは回答できませんでした。",
-    "staff": "職員が対応を再開しました。",
-}
-
-MODE_LABELS = {
-    "llm": "AI による回答",
-    "extractive": "資料の抜粋による回答",
-    "none": "回答なし",
-}
+MODE_LABELS = CASE_MODE_LABELS
 
 
 def reason_label(reason: str | None) -> str | None:
-    """Japanese sentence for a reason code; unknown free text is escaped and shown as is."""
-    if not reason:
-        return None
-    return REASON_LABELS.get(reason, escape(reason))
+    """Japanese sentence for a reason code (the one table in bot.cases.views); unknown free text
+    is escaped and shown as is."""
+    label = case_reason_label(reason)
+    return None if label is None else escape(label)
 
 
 # ---------------------------------------------------------------------------- view model

@@ -22,5 +22,9 @@ REPLY_INPUT = "staff_reply_input"
 NOTE_BLOCK = "staff_note_block"
 NOTE_INPUT = "staff_note_input"
 
+# 「職員用ページを開く」 on the staff App Home (a URL button; the click republishes the home so
+# the next click gets a fresh one-time link).
+OPEN_CONSOLE = "staff_open_console"
+
 # Block id of the action row on the staff card (lets tests and handlers find it).
 CARD_ACTIONS_BLOCK = "staff_card_actions"

@@ -1,14 +1,15 @@
-"""Staff actions on cases, from the staff-channel card and the staff App Home.
+"""Staff actions on cases, from the staff-channel card and the staff App Home (thin listeners).
 
-One listener per button and per modal. Every listener acknowledges first; the work (authorisation,
-database, Slack calls) runs after the ack on Bolt's listener thread. Only staff may act
-(`authz.is_staff`): anyone else gets a polite ephemeral refusal and nothing changes.
+One listener per button and per modal. Every listener acknowledges first; the work runs after the
+ack on Bolt's listener thread and goes through the ONE staff workflow (`services.workflow`), which
+checks who may act, applies the transition table, records the event under the clicking user's id
+and updates the card / tells the officer. Refusals come back as domain errors whose polite
+`user_message` is shown to the staff member as an ephemeral message.
 
-- 「担当する」  assign to the clicking staff member -> card updated in place, officer notified
-- 「回答する」  modal -> the reply is posted into the officer's thread, attributed to the staff
-               member, and recorded on the case
+- 「担当する」  take the case (card updated in place, officer notified)
+- 「回答する」  modal -> reply posted into the officer's thread as the staff member, recorded
 - 「メモ」      modal -> internal note, shown on staff surfaces only
-- 「解決済み」  resolve -> card updated in place, officer notified
+- 「解決済み」  resolve (card updated in place, officer notified)
 """
 
 from __future__ import annotations
@@ -21,17 +22,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import ConsultError
-from bot.services import Services
-from bot.slack import authz, home
-from bot.slack import staff_ids as ids
-from bot.slack.staff_blocks import (
-    MODAL_TEXT_MAX, REFUSAL_TEXT, build_note_modal, build_reply_modal, modal_input,
-    parse_metadata,
-)
-from bot.slack.staff_cases import load_staff_case
-from bot.slack.staff_model import escape
-from bot.slack.staff_notify import notify_officer, notify_staff, post_staff_reply
+from bot.cases.workflow import NOT_STAFF
+from bot.errors import ActionNotAllowed, ConsultError, NotAuthorized, NotDelivered
+from bot.slack.staff import ids
+from bot.slack.staff.cases import load_staff_case
+from bot.slack.staff.model import MODAL_TEXT_MAX, escape
+from bot.slack.staff.modals import (build_note_modal, build_reply_modal, modal_input,
+                                    parse_metadata)
 
 log = logging.getLogger(__name__)
 
@@ -85,35 +82,35 @@ def tell(client: WebClient, req: StaffRequest, text: str) -> None:
                   exc.response.get("error") if exc.response is not None else exc)
 
 
-def _refresh_card(client: WebClient, services: Services, case_id: int, reason: str) -> None:
-    try:
-        notify_staff(client, services, case_id, reason)
-    except Exception:  # the action itself succeeded; the card catches up on the next change
-        log.exception("updating the staff card of case %s failed", case_id)
-
-
-def _refresh_home(client: WebClient, services: Services, req: StaffRequest) -> None:
+def _refresh_home(client: WebClient, services, req: StaffRequest) -> None:
     if not req.from_home:
         return
+    from bot.slack import home
+
     try:
         home.publish_home(client, services, req.user)
     except Exception:
         log.exception("refreshing the staff App Home failed")
 
 
-def guarded(client: WebClient, services: Services, req: StaffRequest, what: str,
+def guarded(client: WebClient, services, req: StaffRequest, what: str,
             work: Callable[[], None]) -> None:
-    """Authorise, run `work`, and turn every failure into a polite message (and a log line)."""
+    """Run `work` and turn every failure into a polite message (and a log line)."""
     if req.case_id is None:
         log.warning("staff %s: unreadable case id in payload", what)
         tell(client, req, BAD_BUTTON)
         return
-    if not authz.is_staff(client, services.settings, req.user):
-        log.warning("staff %s on case %s refused: user is not staff", what, req.case_id)
-        tell(client, req, REFUSAL_TEXT)
-        return
     try:
         work()
+    except NotAuthorized as exc:
+        log.warning("staff %s on case %s refused: user is not staff", what, req.case_id)
+        tell(client, req, exc.user_message)
+    except ActionNotAllowed as exc:
+        log.info("staff %s on case %s refused by the workflow", what, req.case_id)
+        tell(client, req, exc.user_message)
+        _resync_card(services, req.case_id)
+    except NotDelivered as exc:
+        tell(client, req, exc.user_message)
     except ConsultError as exc:
         log.warning("staff %s on case %s failed: %s", what, req.case_id, type(exc).__name__)
         tell(client, req, exc.user_message)
@@ -122,78 +119,45 @@ def guarded(client: WebClient, services: Services, req: StaffRequest, what: str,
         tell(client, req, GENERIC_ERROR)
 
 
+def _resync_card(services, case_id: int) -> None:
+    """A refused click usually means the card was stale: show the current state."""
+    try:
+        services.workflow.notifier.case_changed(case_id, "resync")
+    except Exception:
+        log.exception("re-syncing the staff card of case %s failed", case_id)
+
+
 # ---------------------------------------------------------------------------- actions
-def _already_resolved(client: WebClient, services: Services, req: StaffRequest, before) -> bool:
-    """A resolved case takes no assignment or second resolution: say so and re-sync the card."""
-    if before.status != "resolved":
-        return False
-    tell(client, req, f"{before.ref} はすでに解決済みです。")
-    _refresh_card(client, services, before.id, "resolved")
-    return True
-
-
-def _after_change(client: WebClient, services: Services, req: StaffRequest, case_id: int,
-                  kind: str, **notice) -> None:
-    """Every status change: card updated in place, officer told, staff App Home refreshed."""
-    _refresh_card(client, services, case_id, kind)
-    notify_officer(client, services, case_id, kind, **notice)
+def do_assign(client: WebClient, services, req: StaffRequest) -> None:
+    services.workflow.take(req.user, req.case_id)
     _refresh_home(client, services, req)
 
 
-def do_assign(client: WebClient, services: Services, req: StaffRequest) -> None:
-    before = services.store.get_case(req.case_id)
-    if _already_resolved(client, services, req, before):
-        return
-    if before.status == "in_progress" and before.assignee == req.user:
-        tell(client, req, f"{before.ref} はすでにあなたが担当しています。")
-        return
-    case = services.store.assign(req.case_id, req.user, actor=req.user)
-    _after_change(client, services, req, case.id, "assigned", staff_user=req.user)
+def do_resolve(client: WebClient, services, req: StaffRequest) -> None:
+    services.workflow.resolve(req.user, req.case_id)
+    _refresh_home(client, services, req)
 
 
-def do_resolve(client: WebClient, services: Services, req: StaffRequest) -> None:
-    before = services.store.get_case(req.case_id)
-    if _already_resolved(client, services, req, before):
-        return
-    case = services.store.resolve(req.case_id, actor=req.user)
-    _after_change(client, services, req, case.id, "resolved")
-
-
-def open_modal(client: WebClient, services: Services, req: StaffRequest, builder) -> None:
-    case = load_staff_case(services, req.case_id)
+def open_modal(client: WebClient, services, req: StaffRequest, builder) -> None:
+    if not services.workflow.is_staff(req.user):
+        raise NotAuthorized("not staff", user_message=NOT_STAFF)
+    case = load_staff_case(services.store, req.case_id)
     client.views_open(trigger_id=req.trigger_id, view=builder(case, req.channel))
 
 
-def do_reply(client: WebClient, services: Services, req: StaffRequest, text: str) -> None:
-    store = services.store
-    case = store.get_case(req.case_id)
+def do_reply(client: WebClient, services, req: StaffRequest, text: str) -> None:
     try:
-        ts = post_staff_reply(client, case, req.user, text)
-    except SlackApiError as exc:
-        log.error("posting the staff reply for %s failed: %s", case.ref,
-                  exc.response.get("error") if exc.response is not None else exc)
-        tell(client, req, f"申し訳ありません。{case.ref} の相談者のスレッドに回答を投稿できませんでした。"
-                          f"時間をおいて再度お試しください。入力された回答：\n{escape(text)}")
-        return
-    try:
-        store.add_staff_reply(req.case_id, text, actor=req.user, message_ts=ts)
-    except Exception:
-        log.exception("%s: staff reply posted (ts %s) but NOT recorded", case.ref, ts)
-        tell(client, req, f"{case.ref} の相談者には回答を投稿しましたが、相談記録への保存に失敗しました。"
-                          "お手数ですが管理者にご連絡ください。")
-        return
-    _refresh_card(client, services, case.id, "staff_reply")
-    if ts is None:
-        tell(client, req, f"{case.ref} は Slack 以外で受け付けた相談のため、回答は記録のみ行いました。")
-    else:
-        tell(client, req, f"{case.ref} の相談者のスレッドに回答を投稿しました。")
+        result = services.workflow.reply(req.user, req.case_id, text)
+    except NotDelivered as exc:   # nothing recorded: give the typed text back
+        raise NotDelivered(str(exc), user_message=f"{exc.user_message}入力された回答：\n"
+                                                   f"{escape(text)}") from exc
+    tell(client, req, result.message)
     _refresh_home(client, services, req)
 
 
-def do_note(client: WebClient, services: Services, req: StaffRequest, text: str) -> None:
-    services.store.add_note(req.case_id, text, actor=req.user)
-    _refresh_card(client, services, req.case_id, "note")
-    tell(client, req, "内部メモを保存しました（相談者には表示されません）。")
+def do_note(client: WebClient, services, req: StaffRequest, text: str) -> None:
+    result = services.workflow.note(req.user, req.case_id, text)
+    tell(client, req, result.message)
 
 
 def _validate(text: str, empty_message: str) -> str | None:
@@ -205,7 +169,7 @@ def _validate(text: str, empty_message: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------- registration
-def register(app: App, services: Services) -> None:
+def register(app: App, services) -> None:
     @app.action(ids.STAFF_ASSIGN)
     def on_assign(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
@@ -231,6 +195,15 @@ def register(app: App, services: Services) -> None:
         req = parse_click(body)
         guarded(client, services, req, "note modal",
                 lambda: open_modal(client, services, req, build_note_modal))
+
+    @app.action(ids.OPEN_CONSOLE)
+    def on_open_console(ack: Ack, body: dict, client: WebClient) -> None:
+        """The URL button opened the console in the browser; its one-time link is spent, so
+        publish the home again with a fresh one."""
+        ack()
+        user = (body.get("user") or {}).get("id", "")
+        _refresh_home(client, services, StaffRequest(user=user, case_id=None, channel=None,
+                                                     from_home=True))
 
     @app.view(ids.STAFF_REPLY_VIEW)
     def on_reply_submit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:

@@ -7,9 +7,11 @@ officer's conversation.
 
 from __future__ import annotations
 
-from bot.cases.views import CaseDetail, CaseView, EventKind
-from bot.services import Services
-from bot.slack.staff_model import REASON_LABELS, NoteLine, SourceLine, StaffCase
+from bot.cases.views import (REOPENED_BY_OFFICER, CaseDetail, CaseView, EscalationReason,
+                             EventKind)
+from bot.slack.staff.model import NoteLine, SourceLine, StaffCase
+
+_KNOWN_REASONS = frozenset({str(r) for r in EscalationReason} | {REOPENED_BY_OFFICER})
 
 # Status-changing events: the latest one tells whether the officer reopened a resolved case.
 _STATUS_EVENTS = frozenset({EventKind.ESCALATED, EventKind.ASSIGNED, EventKind.RESOLVED,
@@ -29,7 +31,7 @@ def _sources(raw) -> tuple[SourceLine, ...]:
 def _reason(case: CaseView, hint: str | None) -> str | None:
     if case.escalation_reason:
         return case.escalation_reason
-    return hint if hint in REASON_LABELS else None
+    return hint if hint in _KNOWN_REASONS else None
 
 
 def _is_slack_thread(case: CaseView) -> bool:
@@ -71,12 +73,12 @@ def staff_case_from_detail(detail: CaseDetail, reason_hint: str | None = None, *
         turn_count=len(detail.turns), staff_reply_count=replies, notes=notes,
         slack_thread=_is_slack_thread(case),
         reopened=(last_status_event is not None and last_status_event.kind == EventKind.REOPENED)
-        or reason_hint == "reopened",
+        or reason_hint == REOPENED_BY_OFFICER,
         waiting_since=case.escalated_at or case.created_at, thread_link=thread_link,
     )
 
 
-def load_staff_case(services: Services, case_id: int, reason_hint: str | None = None) -> StaffCase:
+def load_staff_case(store, case_id: int, reason_hint: str | None = None) -> StaffCase:
     """Read one case (with internal notes: staff surfaces only). Raises CaseNotFound."""
-    detail = services.store.case_detail(case_id, include_internal=True)
+    detail = store.case_detail(case_id, include_internal=True)
     return staff_case_from_detail(detail, reason_hint)

@@ -1,0 +1,101 @@
+"""The staff part of App Home: the case queue (needs_staff first, then in_progress, oldest first)
+with counts, and the 「職員用ページを開く」 button to the web console. `bot.slack.home` publishes
+it for staff users."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+from bot.cases.views import CaseStatus
+from bot.slack.staff import ids
+from bot.slack.staff.card import case_buttons
+from bot.slack.staff.cases import staff_case_from_view
+from bot.slack.staff.model import (
+    HOME_CASES_PER_GROUP, STATUS_LABELS, StaffCase, escape, reason_label, slack_date, truncate,
+    user_ref,
+)
+from bot.slack.staff.parts import context, quote, section
+
+QUEUE_LIMIT = 100
+
+
+def _home_item(case: StaffCase) -> list[dict]:
+    who = user_ref(case.requester_id, case.requester_name)
+    place = escape(case.municipality) or "自治体未設定"
+    line = f"*{escape(case.ref)}*　{STATUS_LABELS.get(case.status, escape(case.status))}　{place}　{who}"
+    line += f"\n受付：{slack_date(case.created_at)}"
+    if case.assignee:
+        line += f"　担当：{user_ref(case.assignee)}"
+    question = escape(truncate(case.question.strip().replace("\n", " "), 200))
+    if question:
+        line += f"\n{quote(question)}"
+    label = reason_label(case.reason)
+    if label:
+        line += f"\n_{label}_"
+    return [section(line), {"type": "actions", "block_id": f"staff_home_{case.case_id}",
+                             "elements": case_buttons(case)}, {"type": "divider"}]
+
+
+def _oldest_first(cases: list[StaffCase]) -> list[StaffCase]:
+    far_future = datetime.max.replace(tzinfo=timezone.utc)
+
+    def key(c: StaffCase):
+        at = c.waiting_since or c.created_at
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
+        return (at or far_future, c.case_id)
+
+    return sorted(cases, key=key)
+
+
+def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffCase],
+                          *, user_id: str | None = None,
+                          counts: Mapping[str, int] | None = None,
+                          console_url: str | None = None) -> dict:
+    """App Home for staff: the queue, needs_staff first then in_progress, oldest first.
+
+    `counts` (status -> number of cases) gives the totals when the lists were cut by a limit;
+    `console_url` adds the 「職員用ページを開く」 button (a sign-in link to the web console)."""
+    waiting, working = _oldest_first(needs_staff), _oldest_first(in_progress)
+    counts = counts or {}
+    n_waiting = max(counts.get("needs_staff", 0), len(waiting))
+    n_working = max(counts.get("in_progress", 0), len(working))
+    mine = sum(1 for c in working if user_id and c.assignee == user_id)
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "相談キュー（職員用）"}},
+        section(f"職員対応待ち *{n_waiting}* 件　・　対応中 *{n_working}* 件"
+                 f"（うちあなたの担当 {mine} 件）", "staff_home_counts"),
+    ]
+    if console_url:
+        blocks.append({"type": "actions", "block_id": "staff_home_console", "elements": [
+            {"type": "button", "action_id": ids.OPEN_CONSOLE, "url": console_url,
+             "text": {"type": "plain_text", "text": "職員用ページを開く"}, "style": "primary"}]})
+        blocks.append(context("検索・絞り込み・集計・出力は職員用ページで行えます"
+                              "（このボタンのリンクは一度だけ、短時間有効です）。"))
+    blocks.append({"type": "divider"})
+    for title, group, total in (("🔴 職員対応待ち", waiting, n_waiting),
+                                ("🟡 対応中", working, n_working)):
+        blocks.append({"type": "header", "text": {"type": "plain_text",
+                                                  "text": f"{title}（{total} 件）"}})
+        if not group:
+            blocks.append(context("該当する相談はありません。"))
+            continue
+        shown = group[:HOME_CASES_PER_GROUP]
+        for case in shown:
+            blocks.extend(_home_item(case))
+        if total > len(shown):
+            blocks.append(context(f"ほか {total - len(shown)} 件あります。"
+                                   "すべての相談は `consult cases list` でご確認いただけます。"))
+    return {"type": "home", "blocks": blocks}
+
+
+def build_staff_home(services, user_id: str, console_url: str | None = None) -> dict:
+    """The staff queue as a `home` view (`views.publish`). The caller has checked staff."""
+    queue = services.store.staff_queue(limit=QUEUE_LIMIT)
+    cases = [staff_case_from_view(c) for c in queue.cases]
+    waiting = [c for c in cases if c.status == CaseStatus.NEEDS_STAFF]
+    working = [c for c in cases if c.status == CaseStatus.IN_PROGRESS]
+    return build_staff_home_view(waiting, working, user_id=user_id,
+                                 counts={k: int(v) for k, v in queue.counts.items()},
+                                 console_url=console_url)

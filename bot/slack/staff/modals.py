@@ -1,0 +1,81 @@
+"""The reply and internal-note modals of the staff surfaces (pure builders) and the helpers that
+read their submissions back."""
+
+from __future__ import annotations
+
+import json
+
+from bot.slack.staff import ids
+from bot.slack.staff.model import MODAL_TEXT_MAX, StaffCase, escape, truncate, user_ref
+from bot.slack.staff.parts import context, quote, section
+
+
+def _metadata(case: StaffCase, origin_channel: str | None) -> str:
+    return json.dumps({"case_id": case.case_id, "channel": origin_channel}, separators=(",", ":"))
+
+
+def parse_metadata(private_metadata: str | None) -> tuple[int | None, str | None]:
+    """(case_id, origin channel) from a modal's private_metadata; (None, None) when unreadable."""
+    try:
+        data = json.loads(private_metadata or "")
+        return int(data["case_id"]), data.get("channel")
+    except (ValueError, TypeError, KeyError):
+        return None, None
+
+
+def _modalcontext(case: StaffCase) -> dict:
+    question = escape(truncate(case.question.strip(), 500)) or "（質問の記録がありません）"
+    who = user_ref(case.requester_id, case.requester_name)
+    place = f"（{escape(case.municipality)}）" if case.municipality else ""
+    return section(f"*{escape(case.ref)}*　{who}{place}\n{quote(question)}")
+
+
+def _text_modal(case: StaffCase, origin_channel: str | None, *, callback_id: str, title: str,
+                submit: str, block_id: str, label: str, action_id: str, placeholder: str,
+                note: str) -> dict:
+    """A modal with the case summary, one multi-line text input and a short explanation."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": _metadata(case, origin_channel),
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "キャンセル"},
+        "blocks": [
+            _modalcontext(case),
+            {"type": "input", "block_id": block_id,
+             "label": {"type": "plain_text", "text": label},
+             "element": {"type": "plain_text_input", "action_id": action_id,
+                         "multiline": True, "max_length": MODAL_TEXT_MAX,
+                         "placeholder": {"type": "plain_text", "text": placeholder}}},
+            context(note),
+        ],
+    }
+
+
+def build_reply_modal(case: StaffCase, origin_channel: str | None = None) -> dict:
+    """Modal where a staff member writes the reply posted into the officer's thread."""
+    note = ("送信すると、相談者のスレッドに「あなたの名前（担当職員）より」として投稿され、"
+            "相談の記録にも残ります。")
+    if not case.slack_thread:
+        note = "この相談は Slack 以外で受け付けたため、回答は相談の記録にのみ残ります。"
+    return _text_modal(case, origin_channel, callback_id=ids.STAFF_REPLY_VIEW,
+                       title="相談者に回答する", submit="送信する", block_id=ids.REPLY_BLOCK,
+                       label="回答", action_id=ids.REPLY_INPUT,
+                       placeholder="相談者への回答を入力してください", note=note)
+
+
+def build_note_modal(case: StaffCase, origin_channel: str | None = None) -> dict:
+    """Modal for an internal note; the note is shown to staff only, never to the officer."""
+    return _text_modal(case, origin_channel, callback_id=ids.STAFF_NOTE_VIEW,
+                       title="内部メモを追加", submit="保存する", block_id=ids.NOTE_BLOCK,
+                       label="メモ", action_id=ids.NOTE_INPUT,
+                       placeholder="職員間で共有する内容を入力してください",
+                       note="🔒 内部メモは職員にのみ表示され、相談者には一切表示されません。")
+
+
+def modal_input(view: dict, block_id: str, action_id: str) -> str:
+    """The text typed into a modal input (stripped; '' when empty or missing)."""
+    values = ((view or {}).get("state") or {}).get("values") or {}
+    value = (values.get(block_id) or {}).get(action_id) or {}
+    return (value.get("value") or "").strip()

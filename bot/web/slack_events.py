@@ -1,0 +1,71 @@
+"""``POST /slack/events`` (HTTP mode): Bolt's Starlette adapter, with the Bolt dispatch in a
+thread pool so a slow listener never blocks the event loop (and the console).
+
+Bolt verifies the signature. Before that, bodies Slack would never send get a 400 here instead of
+an exception deep inside Bolt: bytes that are not UTF-8, a JSON body that does not parse to an
+object, a form body that does not parse, or an interactivity ``payload`` that is not JSON.
+(Size limits and slow bodies are handled for every route by ``bot.web.security.BodyGuard``.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import PlainTextResponse, Response
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """Why a delivery body is malformed, or None when it is well-formed."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype == "application/json":
+        try:
+            return None if isinstance(json.loads(text), dict) else "JSON body is not an object"
+        except ValueError:
+            return "JSON body does not parse"
+    if ctype == "application/x-www-form-urlencoded":
+        try:
+            form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+        except ValueError:
+            return "form body does not parse"
+        if "payload" in form:
+            try:
+                return None if isinstance(json.loads(form["payload"][0]), dict) else \
+                    "payload is not an object"
+            except ValueError:
+                return "payload does not parse"
+        return None
+    return "unsupported content type"
+
+
+def router_for(slack_app) -> APIRouter:
+    router = APIRouter()
+
+    @router.post(EVENTS_PATH)
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        problem = malformed(body, request.headers.get("content-type") or "")
+        if problem:
+            log.warning("malformed Slack delivery refused: %s", problem)
+            return PlainTextResponse("Bad Request", status_code=400)
+        bolt_request = to_bolt_request(request, body)
+        try:
+            bolt_response = await run_in_threadpool(slack_app.dispatch, bolt_request)
+        except Exception:
+            log.exception("unhandled error while dispatching a Slack delivery")
+            return PlainTextResponse("", status_code=500)
+        return to_starlette_response(bolt_response)
+
+    return router
