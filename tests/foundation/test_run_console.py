@@ -18,6 +18,8 @@ def _run(data_dir: Path, stdin: str, cwd: Path) -> subprocess.CompletedProcess:
         "HOME": str(cwd),
         "CONSULT_DATA_DIR": str(data_dir),
         "CONSULT_KNOWLEDGE_DIR": str(REPO / "knowledge_base"),
+        "CONSULT_WEB_PORT": "0",          # the staff console on a free port
+        "CONSULT_LOCAL_OPERATOR": "cli:operator",
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", "run"], input=stdin, cwd=cwd, env=env,
@@ -37,6 +39,10 @@ def test_console_run_answers_piped_question_with_sources(bundled_index_dir, tmp_
     sources = out.split("出典", 1)[1]                  # the sources block follows the answer
     assert "協力隊" in sources and ("faq/faq.csv" in sources or "strategy/" in sources)
     assert "相談#" in out                              # the consultation was logged as a case
+    # the staff console ran in the background: its URL and a login link came first
+    assert "職員用ページ: http://127.0.0.1:" in proc.stderr
+    assert "ログイン用リンク（cli:operator として" in proc.stderr and "/login/link?token=" in proc.stderr
+    assert "質問>" not in proc.stderr                  # printed before the chat started (stdout)
     assert " INFO " not in proc.stderr                 # log lines do not interleave with the chat
     # The index was already up to date: nothing was re-embedded.
     assert "追加 0" in proc.stderr

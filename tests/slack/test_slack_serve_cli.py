@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +35,16 @@ def test_serve_without_tokens_prints_one_clear_line(tmp_path):
                    tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1 and "SLACK_APP_TOKEN" in err and "Traceback" not in err
+
+
+def test_web_login_link_prints_a_one_time_link(tmp_path):
+    env = {"CONSULT_DATA_DIR": str(tmp_path / "d"), "CONSULT_WEB_BASE_URL": "https://consult.example.jp"}
+    proc = consult(["web", "login-link", "U0STAFF"], env, tmp_path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.startswith("https://consult.example.jp/login/link?token=")
+    assert "一度だけ有効" in err
+    assert (tmp_path / "d" / "web_secret").stat().st_mode & 0o077 == 0   # the key is private
 
 
 def free_port() -> int:
@@ -69,8 +80,40 @@ def test_serve_http_answers_a_signed_mention(indexed_settings, slack_api, tmp_pa
                            timeout=90)
         assert len(answers_in(slack_api, "C111", ev["ts"])) == 1
         assert slack_api.calls("auth.test")                   # token verified at start
+        # the staff console is served by the same application, on the same port
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as r:
+            page = r.read().decode()
+            assert r.status == 200 and "職員用ページへのログイン" in page
+            assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert BOT_TOKEN not in err and SIGNING_SECRET not in err and BOT_TOKEN not in out
+
+
+def test_consult_web_serves_the_console_alone_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    env = {"CONSULT_DATA_DIR": str(tmp_path / "d"), "CONSULT_WEB_PORT": str(port)}
+    proc = consult(["web"], env, tmp_path)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=1) as r:
+                    assert r.status == 200 and "職員用ページへのログイン" in r.read().decode()
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "console did not start"
+                time.sleep(0.3)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/slack/events", data=b"{}", timeout=5)
+            raise AssertionError("no Slack endpoint without the bot")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"職員用ページ: http://127.0.0.1:{port}/" in out

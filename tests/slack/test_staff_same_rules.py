@@ -89,3 +89,24 @@ def test_cli_and_console_trigger_the_same_slack_effects_as_the_card(staff_world,
     assert staff_world.store.get_case(case.id).status == CaseStatus.NEEDS_STAFF
     assert all(c.params.get("channel") in (STAFF_CHANNEL, OFFICE_CHANNEL)
                for c in staff_world.slack.ok_calls("chat.postMessage"))
+
+
+def test_the_staff_app_home_opens_the_console_with_a_one_time_link(staff_world):
+    view = staff_world.home_opened(STAFF_MEMBER).params["view"]
+    button = next(e for b in view["blocks"] if b.get("block_id") == "staff_home_console"
+                  for e in b["elements"])
+    assert button["text"]["text"] == "職員用ページを開く"
+    url = urlsplit(button["url"])
+    assert url.path == "/login/link" and url.query.startswith("token=")
+    client = TestClient(build_web_app(staff_world.bot.settings, staff_world.bot.services),
+                        base_url="http://127.0.0.1:8080", follow_redirects=False)
+    assert client.get(f"{url.path}?{url.query}").status_code == 303     # signed in
+    assert client.get("/").status_code == 200
+    # the click republishes the home, so the next click gets a fresh link
+    published = len(staff_world.slack.ok_calls("views.publish"))
+    staff_world.click(sids.OPEN_CONSOLE, 0, user=STAFF_MEMBER, channel=None)
+    fresh = staff_world.slack.wait_for("views.publish", count=published + 1).params["view"]
+    assert fresh != view and "職員用ページを開く" in str(fresh)
+    # officers get no such button
+    officer_view = staff_world.home_opened("W222").params["view"]
+    assert "職員用ページ" not in str(officer_view)
