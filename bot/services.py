@@ -43,16 +43,26 @@ def build_services(settings: Settings) -> Services:
 
 
 def build_workflow(settings: Settings, store: "CaseStore") -> "StaffWorkflow":
-    """The one staff workflow (Slack, web console and CLI call it): the default staff policy and,
-    when a bot token is configured, the Slack notifier on a client built from the settings."""
-    from bot.cases.policy import DefaultStaffPolicy
+    """The one staff workflow (Slack, web console and CLI call it): the staff teams
+    (``CONSULT_TEAMS_FILE``, else one team from the staff channel and users; a bad file raises
+    ConfigError naming the line), the team-aware staff policy, the router handed to the store
+    (teams file only) and, when a bot token is configured, the Slack notifier on a client built
+    from the settings."""
+    from bot.cases.team_policy import TeamStaffPolicy
     from bot.cases.workflow import StaffWorkflow
+    from bot.teams import Teams
 
+    teams = Teams.from_settings(settings)
+    if not teams.single_team:
+        store.router = teams.route
     if settings.slack_bot_token is None:
-        return StaffWorkflow(store, DefaultStaffPolicy.from_settings(settings))
+        return StaffWorkflow(store, TeamStaffPolicy.from_settings(settings, teams=teams))
     from bot.slack.client import make_client
     from bot.slack.staff.notify import SlackStaffNotifier
 
     client = make_client(settings)
-    return StaffWorkflow(store, DefaultStaffPolicy.from_settings(settings, client),
-                         SlackStaffNotifier(client, store, settings.staff_channel))
+    workflow = StaffWorkflow(store, TeamStaffPolicy.from_settings(settings, client, teams=teams))
+    workflow.notifier = SlackStaffNotifier(client, store, settings.staff_channel,
+                                           channel_for=workflow.card_channel,
+                                           team_name=workflow.team_name)
+    return workflow

@@ -26,6 +26,8 @@ class Settings(IndexSettings):
     llm_max_retries: int = Field(1, validation_alias="CONSULT_LLM_MAX_RETRIES", ge=0)
     # Optional CSV mapping Slack user/channel ids to municipalities (see README).
     municipality_map: str | None = Field(None, validation_alias="CONSULT_MUNICIPALITY_MAP")
+    # Optional YAML file of staff teams (振興局 / 本庁 sections) and the cases they take (README)
+    teams_file: str | None = Field(None, validation_alias="CONSULT_TEAMS_FILE")
     http_port: int = Field(3000, validation_alias="PORT", gt=0, lt=65536)
     log_level: str = Field("INFO", validation_alias="CONSULT_LOG_LEVEL")
     # ---- the staff web console (bot/web) ----
@@ -59,7 +61,7 @@ class Settings(IndexSettings):
             raise ValueError("http:// または https:// で始まる URL を指定してください (must be an http(s) URL)")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("staff_channel", "municipality_map", "web_base_url_raw", "local_operator_raw",
+    @field_validator("staff_channel", "municipality_map", "teams_file", "web_base_url_raw", "local_operator_raw",
                      "slack_client_id", "slack_team_id", mode="before")
     @classmethod
     def _blank(cls, value):

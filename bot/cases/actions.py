@@ -144,6 +144,26 @@ class CaseActions:
                                                                        actor, now), "municipality",
                          guard)
 
+    def transfer(self, case: CaseRef, team_id: str, team_name: str, *, actor: str,
+                 text: str | None = None,
+                 guard: transitions.StaffAction | None = None) -> CaseView:
+        """Move the case to another staff team (``bot.cases.routing.transfer``): its card is
+        forgotten (the workflow posts a new one in the new team's channel)."""
+        from bot.cases.routing import transfer
+
+        return self._act(case, lambda s, row, now: transfer(s, row, team_id, team_name, actor, now,
+                                                            text), "transferred", guard)
+
+    def route(self, case: CaseRef) -> CaseView:
+        """Record the team of a case that needs staff but was not routed (e.g. escalated while
+        no router was set); a no-op otherwise or without a router."""
+        from bot.cases.routing import route_case
+
+        def action(s, row, now):
+            if row.status == "needs_staff":
+                route_case(s, row, now)
+        return self._act(case, action, "routed")
+
     def set_staff_message(self, case: CaseRef, channel: str, ts: str) -> CaseView:
         """Remember the staff-channel post of a case so it is updated in place (no event)."""
         def action(s, row, now):

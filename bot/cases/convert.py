@@ -63,6 +63,7 @@ def case_view(row: CaseRow, counts: tuple[int, int, int] | None = None) -> CaseV
         escalated_at=row.escalated_at,
         first_staff_response_at=row.first_staff_response_at,
         resolved_at=row.resolved_at,
+        team=row.team,
     )
 
 

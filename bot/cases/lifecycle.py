@@ -221,6 +221,10 @@ def escalate(s: Session, row: CaseRow, actor: str, reason: str, now: datetime, *
     add_event(s, row, EventKind.ESCALATED, actor, now, from_status=moved and moved[0],
               to_status=moved and moved[1], text=text, turn_id=turn_id,
               data={"reason": str(reason)})
+    if row.status == CaseStatus.NEEDS_STAFF:
+        from bot.cases.routing import route_case
+
+        route_case(s, row, now)        # the staff team, once (teams file only)
     return moved is not None
 
 
@@ -271,6 +275,10 @@ def reopen(s: Session, row: CaseRow, actor: str, now: datetime, text: str | None
     if to_status == CaseStatus.NEEDS_STAFF:
         row.escalation_reason = EscalationReason.STAFF.value
     add_event(s, row, EventKind.REOPENED, actor, now, from_status=old, to_status=new, text=text)
+    if to_status == CaseStatus.NEEDS_STAFF:
+        from bot.cases.routing import route_case
+
+        route_case(s, row, now)
     return True
 
 

@@ -46,6 +46,8 @@ class CaseRow(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_staff_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # revision 0004: the staff team the case is routed to (bot.teams); None until it needs staff
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
 
     turns: Mapped[list["TurnRow"]] = relationship(back_populates="case", order_by="TurnRow.id")
     events: Mapped[list["EventRow"]] = relationship(back_populates="case", order_by="EventRow.id")

@@ -34,6 +34,7 @@ from bot.cases.actions import CaseActions
 from bot.cases.convert import one_case_view, turn_view
 from bot.cases.db import create_case_engine, utcnow
 from bot.cases.models import TurnRow
+from bot.cases.routing import ROUTER_KEY
 from bot.cases.views import (BegunTurn, CaseDetail, CaseStats, CaseStatus, CaseView, OpenedCase,
                              StaffQueue, TurnView, parse_ref)
 from bot.domain import Answer, Conversation, HistoryTurn, Requester
@@ -56,9 +57,14 @@ def _check_status(status: str | None) -> None:
 
 
 class CaseStore(CaseActions):
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow,
+                 router: Callable | None = None):
         self.engine = engine
         self._clock = clock
+        # Staff-team router ((municipality, programmes) -> bot.teams.Route), set by
+        # bot.services.build_workflow when teams are configured: a case that comes to need staff
+        # is routed in the same transaction (bot.cases.routing).
+        self.router = router
         self._schema_ready = True
         self._schema_lock = threading.Lock()
         self._claims = 0
@@ -144,6 +150,8 @@ class CaseStore(CaseActions):
         for attempt in range(retries):
             try:
                 with self._errors(), Session(self.engine, expire_on_commit=False) as s:
+                    if self.router is not None:
+                        s.info[ROUTER_KEY] = self.router
                     with s.begin():
                         return fn(s, self._clock())
             except IntegrityError:

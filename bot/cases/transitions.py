@@ -28,6 +28,7 @@ class StaffAction(StrEnum):
     RESOLVE = "resolve"                    # 解決済み
     REOPEN = "reopen"                      # 再開
     SET_MUNICIPALITY = "set_municipality"  # 市町村の修正
+    TRANSFER = "transfer"                  # 担当チームの変更 (the case goes to the new team's queue)
     ESCALATE = "escalate"                  # 職員に相談する (officer / bot; not a staff button)
 
 
@@ -40,6 +41,7 @@ TRANSITIONS: dict[StaffAction, dict[CaseStatus, CaseStatus]] = {
     StaffAction.RESOLVE: {A: R, N: R, P: R},
     StaffAction.REOPEN: {R: N},
     StaffAction.SET_MUNICIPALITY: {A: A, N: N, P: P, R: R},
+    StaffAction.TRANSFER: {A: A, N: N, P: N},
     StaffAction.ESCALATE: {A: N, R: N, N: N, P: P},
 }
 
@@ -50,6 +52,7 @@ REFUSALS: dict[tuple[StaffAction, CaseStatus], str] = {
     (StaffAction.REASSIGN, R): "{ref} はすでに解決済みのため、担当を設定できません。" + _REOPEN_FIRST,
     (StaffAction.REPLY, R): "{ref} はすでに解決済みのため、回答を送信できません。" + _REOPEN_FIRST,
     (StaffAction.RESOLVE, R): "{ref} はすでに解決済みです。",
+    (StaffAction.TRANSFER, R): "{ref} はすでに解決済みのため、担当チームを変更できません。" + _REOPEN_FIRST,
 }
 _DEFAULT_REFUSALS = {
     StaffAction.REOPEN: "{ref} は解決済みではないため、再開する必要はありません（現在の状態：{status}）。",

@@ -93,6 +93,8 @@ class EventKind(StrEnum):
     REOPENED = "reopened"
     FEEDBACK = "feedback"
     MUNICIPALITY = "municipality"
+    ROUTED = "routed"              # the case was routed to a staff team (bot.teams)
+    TRANSFERRED = "transferred"    # staff moved it to another team
 
 
 INTERNAL_EVENT_KINDS = frozenset({EventKind.NOTE})
@@ -108,6 +110,8 @@ EVENT_LABELS: dict[str, str] = {
     EventKind.REOPENED: "再開",
     EventKind.FEEDBACK: "評価",
     EventKind.MUNICIPALITY: "市町村変更",
+    EventKind.ROUTED: "担当チーム決定",
+    EventKind.TRANSFERRED: "担当チーム変更",
 }
 
 # How an answer was produced (turn.mode).
@@ -163,6 +167,7 @@ class CaseView:
     escalated_at: datetime | None
     first_staff_response_at: datetime | None
     resolved_at: datetime | None
+    team: str | None = None          # id of the staff team the case is routed to (bot.teams)
 
     @property
     def status_label(self) -> str:

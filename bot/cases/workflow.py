@@ -32,6 +32,7 @@ from bot.cases import transitions
 from bot.cases.policy import StaffPolicy
 from bot.cases.transitions import StaffAction
 from bot.cases.views import CaseDetail, CaseStatus, CaseView, EventView
+from bot.directory import MunicipalityDirectory
 from bot.errors import ActionNotAllowed, ConsultError, InvalidInput, NotAuthorized, NotDelivered
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ class StaffNotifier(Protocol):
     def thread_link(self, case: CaseView) -> str | None:
         """Permalink of the officer's thread, when there is one."""
 
+    def case_moved(self, case: CaseView, old_card: tuple[str, str] | None, from_team: str,
+                   to_team: str) -> None:
+        """The case went to another team: its old card (channel, ts) says where; the new card
+        follows through ``case_changed``."""
+
     def user_name(self, user_id: str | None) -> str | None:
         """A person's display name, when known."""
 
@@ -85,6 +91,9 @@ class NullNotifier:
     def thread_link(self, case):
         return None
 
+    def case_moved(self, case, old_card, from_team, to_team):
+        return None
+
     def user_name(self, user_id):
         return None
 
@@ -99,11 +108,15 @@ class ActionResult:
 
 class StaffWorkflow:
     def __init__(self, store, policy: StaffPolicy, notifier: StaffNotifier | None = None, *,
-                 mask: Callable[[str], str] = mask_staff_text) -> None:
+                 mask: Callable[[str], str] = mask_staff_text, teams=None,
+                 directory: MunicipalityDirectory | None = None) -> None:
         self.store = store
         self.policy = policy
         self.notifier = notifier or NullNotifier()
         self.mask = mask
+        # bot.teams.Teams (the team-aware policy's, unless given); None: no teams at all
+        self.teams = teams if teams is not None else getattr(policy, "teams", None)
+        self.directory = directory or MunicipalityDirectory.bundled()
 
     # ---- reads ------------------------------------------------------------------------------
     def is_staff(self, user_id: str | None) -> bool:
@@ -118,6 +131,30 @@ class StaffWorkflow:
 
     def can_act(self, actor: str, case: CaseView) -> bool:
         return self.policy.can_act(actor, case)
+
+    @property
+    def multi_team(self) -> bool:
+        """True when a teams file defines the teams (routing, transfer, team filters apply)."""
+        return self.teams is not None and not self.teams.single_team
+
+    def owner(self, case: CaseView):
+        """The team that owns ``case`` (``bot.teams.Team``), or None without teams."""
+        if self.teams is None:
+            return None
+        owner = getattr(self.policy, "owner", None)
+        return owner(case) if owner is not None else self.teams.owner(case.team)
+
+    def card_channel(self, case: CaseView) -> str | None:
+        """Where the staff card of ``case`` is posted: its team's channel (the default team's
+        when that team has none)."""
+        team = self.owner(case)
+        if team is None:
+            return None
+        return team.channel or self.teams.default.channel
+
+    def team_name(self, case: CaseView) -> str | None:
+        """The owning team's name for staff surfaces (None in a single-team setup)."""
+        return self.owner(case).name if self.multi_team else None
 
     # ---- actions ----------------------------------------------------------------------------
     def take(self, actor: str, case) -> ActionResult:
@@ -199,18 +236,56 @@ class StaffWorkflow:
         return ActionResult(view, f"{view.ref} を再開しました（職員対応待ちに戻しました）。")
 
     def set_municipality(self, actor: str, case, municipality: str | None) -> ActionResult:
-        """市町村の修正 (empty: unknown)."""
+        """市町村の修正 (empty: unknown). Typed names are normalised by the directory ("わっかない",
+        "北海道宗谷郡猿払村", "012149"); an unknown name is refused with candidates."""
         name = (municipality or "").strip()
         if len(name) > MUNICIPALITY_MAX:
             raise InvalidInput("municipality too long",
                                user_message=f"市町村名は {MUNICIPALITY_MAX} 文字以内で入力してください。")
+        name = self.directory.canonical(name) or ""
         before = self._authorised(actor, case)
         if (before.municipality or "") == name:
             raise _noop(f"{before.ref} の市町村はすでに「{name or '未設定'}」です。")
         view = self.store.set_municipality(before.id, name or None, actor=actor,
                                            guard=StaffAction.SET_MUNICIPALITY)
         self._after(view, "municipality")
-        return ActionResult(view, f"{view.ref} の市町村を「{view.municipality or '未設定'}」に修正しました。")
+        message = f"{view.ref} の市町村を「{view.municipality or '未設定'}」に修正しました。"
+        if self.multi_team and view.municipality:
+            suggested = self.teams.route(view.municipality, view.programmes).team
+            if suggested.id != self.owner(view).id:
+                message += (f"この市町村は「{suggested.name}」の担当です。必要であれば担当チームを"
+                            "変更してください。")
+        return ActionResult(view, message)
+
+    def transfer(self, actor: str, case, team: str, text: str | None = None) -> ActionResult:
+        """担当チームの変更: the case goes to another team's queue and channel (its old card says
+        where it went), unassigned and waiting for staff when someone was working on it."""
+        if not self.multi_team:
+            raise ActionNotAllowed("no teams", user_message=(
+                "担当チームは 1 つだけのため、変更できません（チームは CONSULT_TEAMS_FILE で設定できます）。"))
+        target = self.teams.find(team)
+        note = self.mask(text.strip()) if text and text.strip() else None
+        if note and len(note) > TEXT_MAX:
+            raise InvalidInput("text too long", user_message=f"{TEXT_MAX} 文字以内で入力してください。")
+        before = self._authorised(actor, case)
+        current = self.owner(before)
+        if current.id == target.id:
+            raise _noop(f"{before.ref} はすでに「{target.name}」の担当です。")
+        old_card = (before.staff_channel, before.staff_message_ts) \
+            if before.staff_channel and before.staff_message_ts else None
+        view = self.store.transfer(before.id, target.id, target.name, actor=actor, text=note,
+                                   guard=StaffAction.TRANSFER)
+        try:
+            self.notifier.case_moved(view, old_card, current.name, target.name)
+        except Exception as exc:  # the transfer stands; the new card is still posted below
+            log.error("marking the old staff card of %s as moved failed: %s", view.ref, _why(exc))
+        self._after(view, "transferred")
+        return ActionResult(view, f"{view.ref} の担当を「{current.name}」から「{target.name}」に移しました。")
+
+    def authorise(self, actor: str, case) -> CaseView:
+        """The case, when ``actor`` may act on it (before a form is shown); NotAuthorized with
+        the policy's polite reason otherwise."""
+        return self._authorised(actor, case)
 
     # ---- internals --------------------------------------------------------------------------
     def _authorised(self, actor: str, case) -> CaseView:
@@ -218,7 +293,9 @@ class StaffWorkflow:
         if not actor or not self.policy.can_act(actor, view):
             log.warning("staff action on %s refused: %s may not act", view.ref,
                         "no actor" if not actor else "user")
-            raise NotAuthorized(f"not allowed to act on {view.ref}", user_message=NOT_STAFF)
+            refusal = getattr(self.policy, "refusal", None)
+            message = (refusal(actor, view) if refusal is not None and actor else None) or NOT_STAFF
+            raise NotAuthorized(f"not allowed to act on {view.ref}", user_message=message)
         return view
 
     def _after(self, view: CaseView, kind: str, *, officer_kind: str | None = None,

@@ -33,6 +33,8 @@ def case_buttons(case: StaffCase) -> list[dict]:
         buttons.append(button("メモ", ids.STAFF_NOTE, value))
     if StaffAction.RESOLVE in allowed:
         buttons.append(button("解決済み", ids.STAFF_RESOLVE, value))
+    if case.team_name:   # teams file: the municipality and the team can be corrected here
+        buttons.append(button("市町村・担当チーム", ids.STAFF_ROUTING, value))
     return buttons
 
 
@@ -59,6 +61,8 @@ def build_staff_card(case: StaffCase) -> list[dict]:
         f"*担当者*\n{user_ref(case.assignee) if case.assignee else '未割り当て'}",
         f"*受付日時*\n{slack_date(case.created_at)}",
     ]
+    if case.team_name:
+        fields.append(f"*担当チーム*\n{escape(case.team_name)}")
     blocks.append({"type": "section", "block_id": "staff_card_fields",
                    "fields": [{"type": "mrkdwn", "text": f} for f in fields]})
 
@@ -100,3 +104,14 @@ def build_staff_card(case: StaffCase) -> list[dict]:
     blocks.append({"type": "actions", "block_id": ids.CARD_ACTIONS_BLOCK,
                    "elements": case_buttons(case)})
     return blocks
+
+
+def build_moved_card(ref: str, title: str | None, from_team: str, to_team: str) -> list[dict]:
+    """What the old card says once the case went to another team (no buttons: the new card in
+    the new team's channel is the one to use)."""
+    head = f"*{escape(ref)}*　➡️ 担当チームを変更しました"
+    if title:
+        head += f"\n{escape(truncate(title, 150))}"
+    return [section(head, "staff_card_head"),
+            section(f"この相談は「{escape(from_team)}」から「{escape(to_team)}」に移りました。"
+                    "以後の対応は移管先のチャンネルのカードから行ってください。", "staff_card_moved")]

@@ -13,6 +13,16 @@ STAFF_NOTE = "staff_case_note"            # 「メモ」 -> opens the internal-n
 STAFF_RESOLVE = "staff_case_resolve"      # 「解決済み」
 
 STAFF_ACTION_IDS = (STAFF_ASSIGN, STAFF_REPLY, STAFF_NOTE, STAFF_RESOLVE)
+# 「市町村・担当チーム」 (teams file only) -> the routing modal: correct the municipality and/or
+# move the case to another team.
+STAFF_ROUTING = "staff_case_routing"
+STAFF_ROUTING_VIEW = "staff_routing_modal"
+MUNICIPALITY_BLOCK = "staff_municipality_block"
+MUNICIPALITY_INPUT = "staff_municipality_input"
+TEAM_BLOCK = "staff_team_block"
+TEAM_INPUT = "staff_team_input"
+TRANSFER_NOTE_BLOCK = "staff_transfer_note_block"
+TRANSFER_NOTE_INPUT = "staff_transfer_note_input"
 
 # Modals (callback ids) and their single input (block id / action id).
 STAFF_REPLY_VIEW = "staff_reply_modal"

@@ -27,8 +27,8 @@ from bot.errors import ActionNotAllowed, ConsultError, NotAuthorized, NotDeliver
 from bot.slack.staff import ids
 from bot.slack.staff.cases import load_staff_case
 from bot.slack.staff.model import MODAL_TEXT_MAX, escape
-from bot.slack.staff.modals import (build_note_modal, build_reply_modal, modal_input,
-                                    parse_metadata)
+from bot.slack.staff.modals import (build_note_modal, build_reply_modal, build_routing_modal,
+                                    modal_input, parse_metadata, selected_option)
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def guarded(client: WebClient, services, req: StaffRequest, what: str,
     try:
         work()
     except NotAuthorized as exc:
-        log.warning("staff %s on case %s refused: user is not staff", what, req.case_id)
+        log.warning("staff %s on case %s refused: not allowed to act", what, req.case_id)
         tell(client, req, exc.user_message)
     except ActionNotAllowed as exc:
         log.info("staff %s on case %s refused by the workflow", what, req.case_id)
@@ -139,10 +139,38 @@ def do_resolve(client: WebClient, services, req: StaffRequest) -> None:
 
 
 def open_modal(client: WebClient, services, req: StaffRequest, builder) -> None:
+    """Open a modal for a case the clicking member may act on (refused before anything is
+    typed: not staff, or another team's case)."""
     if not services.workflow.is_staff(req.user):
         raise NotAuthorized("not staff", user_message=NOT_STAFF)
+    services.workflow.authorise(req.user, req.case_id)
     case = load_staff_case(services.store, req.case_id)
     client.views_open(trigger_id=req.trigger_id, view=builder(case, req.channel))
+
+
+def open_routing_modal(client: WebClient, services, req: StaffRequest) -> None:
+    workflow = services.workflow
+    view = workflow.authorise(req.user, req.case_id)
+    teams = [(t.id, t.name) for t in workflow.teams] if workflow.teams is not None else []
+    owner = workflow.owner(view)
+    open_modal(client, services, req, lambda case, channel: build_routing_modal(
+        case, teams, owner.id if owner else None, channel))
+
+
+def do_routing(client: WebClient, services, req: StaffRequest, municipality: str | None,
+               team: str | None, note: str) -> None:
+    """The routing modal's changes, in order: the municipality, then the team."""
+    workflow = services.workflow
+    case = workflow.authorise(req.user, req.case_id)
+    said = []
+    if municipality is not None and municipality != (case.municipality or ""):
+        said.append(workflow.set_municipality(req.user, req.case_id, municipality).message)
+        case = services.store.get_case(req.case_id)
+    owner = workflow.owner(case)
+    if team and owner is not None and team != owner.id:
+        said.append(workflow.transfer(req.user, req.case_id, team, note or None).message)
+    tell(client, req, "\n".join(said) or f"{case.ref} の市町村・担当チームは変更しませんでした。")
+    _refresh_home(client, services, req)
 
 
 def do_reply(client: WebClient, services, req: StaffRequest, text: str) -> None:
@@ -195,6 +223,28 @@ def register(app: App, services) -> None:
         req = parse_click(body)
         guarded(client, services, req, "note modal",
                 lambda: open_modal(client, services, req, build_note_modal))
+
+    @app.action(ids.STAFF_ROUTING)
+    def on_routing(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        req = parse_click(body)
+        guarded(client, services, req, "routing modal",
+                lambda: open_routing_modal(client, services, req))
+
+    @app.view(ids.STAFF_ROUTING_VIEW)
+    def on_routing_submit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        typed = modal_input(view, ids.MUNICIPALITY_BLOCK, ids.MUNICIPALITY_INPUT)
+        try:    # an unknown name is shown under the field, with candidates, before anything changes
+            municipality = services.workflow.directory.canonical(typed) or ""
+        except ConsultError as exc:
+            ack(response_action="errors", errors={ids.MUNICIPALITY_BLOCK: exc.user_message[:300]})
+            return
+        ack()
+        req = parse_submission(body, view)
+        team = selected_option(view, ids.TEAM_BLOCK, ids.TEAM_INPUT)
+        note = modal_input(view, ids.TRANSFER_NOTE_BLOCK, ids.TRANSFER_NOTE_INPUT)
+        guarded(client, services, req, "routing",
+                lambda: do_routing(client, services, req, municipality, team, note))
 
     @app.action(ids.OPEN_CONSOLE)
     def on_open_console(ack: Ack, body: dict, client: WebClient) -> None:

@@ -79,3 +79,52 @@ def modal_input(view: dict, block_id: str, action_id: str) -> str:
     values = ((view or {}).get("state") or {}).get("values") or {}
     value = (values.get(block_id) or {}).get(action_id) or {}
     return (value.get("value") or "").strip()
+
+
+def build_routing_modal(case: StaffCase, teams: list[tuple[str, str]], current_team: str | None,
+                        origin_channel: str | None = None) -> dict:
+    """「市町村・担当チーム」 (teams file only): correct the officer's municipality (typed names
+    are normalised: わっかない, 北海道宗谷郡猿払村, 012149) and/or move the case to another team.
+    ``teams`` are (id, name) pairs; ``current_team`` the owning team's id."""
+    options = [{"text": {"type": "plain_text", "text": truncate(name, 75)}, "value": team_id}
+               for team_id, name in teams[:100]]
+    select: dict = {"type": "static_select", "action_id": ids.TEAM_INPUT, "options": options}
+    current = next((o for o in options if o["value"] == current_team), None)
+    if current is not None:
+        select["initial_option"] = current
+    municipality: dict = {"type": "plain_text_input", "action_id": ids.MUNICIPALITY_INPUT,
+                          "max_length": 128,
+                          "placeholder": {"type": "plain_text", "text": "例: 稚内市、わっかない、012149"}}
+    if case.municipality:
+        municipality["initial_value"] = case.municipality
+    return {
+        "type": "modal",
+        "callback_id": ids.STAFF_ROUTING_VIEW,
+        "private_metadata": _metadata(case, origin_channel),
+        "title": {"type": "plain_text", "text": "市町村・担当チーム"},
+        "submit": {"type": "plain_text", "text": "変更する"},
+        "close": {"type": "plain_text", "text": "キャンセル"},
+        "blocks": [
+            _modalcontext(case),
+            {"type": "input", "block_id": ids.MUNICIPALITY_BLOCK, "optional": True,
+             "label": {"type": "plain_text", "text": "相談者の市町村"},
+             "hint": {"type": "plain_text",
+                      "text": "市町村名・よみがな・団体コードで入力できます（空欄にすると未設定に戻します）。"},
+             "element": municipality},
+            {"type": "input", "block_id": ids.TEAM_BLOCK,
+             "label": {"type": "plain_text", "text": "担当チーム"}, "element": select},
+            {"type": "input", "block_id": ids.TRANSFER_NOTE_BLOCK, "optional": True,
+             "label": {"type": "plain_text", "text": "チームを変更する理由（任意・内部用）"},
+             "element": {"type": "plain_text_input", "action_id": ids.TRANSFER_NOTE_INPUT,
+                         "multiline": True, "max_length": 500}},
+            context("担当チームを変更すると、相談カードは移管先のチャンネルに移り、"
+                    "職員対応待ちに戻ります（元のカードには移管先が表示されます）。"),
+        ],
+    }
+
+
+def selected_option(view: dict, block_id: str, action_id: str) -> str | None:
+    """The value of a static_select in a submitted modal (None when nothing is selected)."""
+    values = ((view or {}).get("state") or {}).get("values") or {}
+    option = ((values.get(block_id) or {}).get(action_id) or {}).get("selected_option") or {}
+    return option.get("value")

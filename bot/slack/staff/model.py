@@ -78,6 +78,7 @@ class StaffCase:
     thread_link: str | None = None   # permalink of the officer's thread (from chat.getPermalink)
     reopened: bool = False           # the officer wrote again after it was resolved
     waiting_since: datetime | None = None   # escalated (else created): the queue's order key
+    team_name: str | None = None     # owning staff team (teams file only; None: one team)
 
 
 # ---------------------------------------------------------------------------- small pieces

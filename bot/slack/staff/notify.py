@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cases.views import CaseView
-from bot.slack.staff.card import build_staff_card, card_text
+from bot.slack.staff.card import build_moved_card, build_staff_card, card_text
 from bot.slack.staff.cases import staff_case_from_detail
 from bot.slack.staff.notices import officer_notice_text, staff_reply_text
 
@@ -40,20 +41,33 @@ def _error(exc: SlackApiError) -> str | None:
 
 
 def notify_staff(client: WebClient, services, case_id: int, reason: str) -> None:
-    """`post_or_update_card` with the store and staff channel of `services`."""
-    post_or_update_card(client, services.store, services.settings.staff_channel, case_id, reason)
+    """`post_or_update_card` with the store of `services`, in the channel of the case's team
+    (`CONSULT_STAFF_CHANNEL` without a teams file)."""
+    workflow = services.workflow
+    if getattr(workflow, "teams", None) is None:
+        post_or_update_card(client, services.store, services.settings.staff_channel, case_id,
+                            reason)
+        return
+    post_or_update_card(client, services.store, workflow.card_channel, case_id, reason,
+                        team_name=workflow.team_name)
 
 
-def post_or_update_card(client: WebClient, store, channel: str | None, case_id: int,
-                        reason: str) -> None:
+def post_or_update_card(client: WebClient, store, channel, case_id: int, reason: str, *,
+                        team_name: Callable[[CaseView], str | None] | None = None) -> None:
     """Post the case card to the staff channel, or update the existing card in place.
+
+    `channel` is the channel id, or a function of the case giving it (its team's channel);
+    `team_name` (teams file only) puts the owning team on the card.
 
     `reason` is why this happened (an escalation reason such as "requested", "negative_feedback",
     "not_answered", "reopened", or a staff action such as "assigned"); the card shows the reason
     the store keeps for the case and falls back to an escalation `reason` given here.
     Raises SlackApiError / ConsultError; callers log (see `bot.slack.escalation`)."""
     detail = store.case_detail(case_id, include_internal=True)  # staff surface only
-    case = staff_case_from_detail(detail, reason, thread_link=thread_permalink(client, detail.case))
+    if callable(channel):
+        channel = channel(detail.case)
+    case = staff_case_from_detail(detail, reason, thread_link=thread_permalink(client, detail.case),
+                                  team_name=team_name(detail.case) if team_name else None)
     blocks, text = build_staff_card(case), card_text(case)
     seen = _card_of(detail.case)
     if seen is not None and _update_card(client, seen, case.ref, text, blocks, reason):
@@ -155,10 +169,14 @@ class SlackStaffNotifier:
 
     NAME_TTL_S = 600.0
 
-    def __init__(self, client: WebClient, store, staff_channel: str | None) -> None:
+    def __init__(self, client: WebClient, store, staff_channel: str | None, *,
+                 channel_for: Callable[[CaseView], str | None] | None = None,
+                 team_name: Callable[[CaseView], str | None] | None = None) -> None:
         self.client = client
         self.store = store
         self.staff_channel = staff_channel
+        self.channel_for = channel_for      # the case's team channel (None: staff_channel)
+        self.team_name = team_name
         self._lock = threading.Lock()
         self._links: dict[tuple[str, str], str] = {}
         self._names: dict[str, tuple[float, str | None]] = {}
@@ -167,7 +185,23 @@ class SlackStaffNotifier:
         return post_staff_reply(self.client, case, staff_user, text)
 
     def case_changed(self, case_id: int, kind: str) -> None:
-        post_or_update_card(self.client, self.store, self.staff_channel, case_id, kind)
+        post_or_update_card(self.client, self.store, self.channel_for or self.staff_channel,
+                            case_id, kind, team_name=self.team_name)
+
+    def case_moved(self, case: CaseView, old_card: tuple[str, str] | None, from_team: str,
+                   to_team: str) -> None:
+        """The old card (if any) now says where the case went, without buttons."""
+        if old_card is None:
+            return
+        channel, ts = old_card
+        blocks = build_moved_card(case.ref, case.title, from_team, to_team)
+        try:
+            self.client.chat_update(channel=channel, ts=ts, blocks=blocks,
+                                    text=f"{case.ref} は「{to_team}」に移しました")
+        except SlackApiError as exc:
+            if _error(exc) not in _REPOST_ERRORS:
+                raise
+            log.warning("old staff card of %s is gone (%s)", case.ref, _error(exc))
 
     def tell_officer(self, case_id: int, kind: str, staff_user: str | None) -> None:
         notify_officer(self.client, self.store, case_id, kind, staff_user=staff_user)
