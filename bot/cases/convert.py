@@ -110,4 +110,5 @@ def event_view(row: EventRow) -> EventView:
         to_status=row.to_status,
         text=row.text,
         created_at=row.created_at,
+        data=dict(row.data) if row.data else None,
     )

@@ -211,6 +211,7 @@ class EventView:
     to_status: str | None
     text: str | None                 # note / staff reply text, feedback comment, reason
     created_at: datetime
+    data: Mapping[str, Any] | None = None   # escalated: {"reason"}, feedback: {"value"}, …
 
     @property
     def internal(self) -> bool:

@@ -176,3 +176,10 @@ def test_thread_link_is_only_an_http_link_that_cannot_break_out():
     assert "<!channel>" not in evil and "%7C%3C!channel%3E" in evil
     assert "スレッドを開く" not in all_text(build_staff_card(make_case()))
     assert "スレッドを開く" not in all_text(build_staff_card(make_case(thread_link="javascript:x")))
+
+
+def test_replies_and_notices_by_someone_without_a_slack_id_do_not_forge_a_mention():
+    assert staff_reply_text("cli:operator", "回答です").startswith("担当職員より：\n")
+    assert staff_reply_text("cli:operator", "x", "道庁 <!here>").startswith("道庁 &lt;!here&gt;（担当職員）より")
+    assert "<@" not in officer_notice_text("assigned", "相談#1", "cli:operator")
+    assert "<@U0STAFF>" in officer_notice_text("assigned", "相談#1", "U0STAFF")

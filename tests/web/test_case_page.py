@@ -33,6 +33,7 @@ def test_the_case_page_shows_everything_staff_need(console):
                      "申請期限は6月末とする。様式は別記のとおり。", "<details>", "根拠の強さ 0.80",
                      "answer-v3", "420 ms", "役に立たなかった", "様式の場所も知りたい",
                      "財政課に確認中", "職員のみ", "振興局 一郎", "相談者が職員への相談を希望されています。",
+                     "役に立たなかった：様式の場所も知りたい",
                      "2026-"):
         assert expected in html, expected
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
@@ -78,6 +79,7 @@ def test_take_reply_note_resolve_reopen_and_municipality(console):
     page = client.get(f"/cases/{case.id}").text
     assert post(client, f"/cases/{case.id}/municipality", page, municipality="名寄市").status_code == 303
     assert console.store.get_case(case.id).municipality == "名寄市"
+    assert "上川町 → 名寄市" in client.get(f"/cases/{case.id}").text      # the timeline says from what
 
     page = client.get(f"/cases/{case.id}").text
     assert post(client, f"/cases/{case.id}/resolve", page).status_code == 303
