@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, RedirectResponse
 from urllib.parse import quote
 
-from bot.errors import CaseNotFound, StoreUnavailable
+from bot.errors import CaseNotFound, NotAuthorized, StoreUnavailable
 from bot.web import auth, links, oidc, pages
 from bot.web.render import make_env, render
 from bot.web.security import BodyGuard, SecurityHeaders
@@ -105,6 +105,10 @@ def _error_handlers(app: FastAPI, console: bool) -> None:
     @app.exception_handler(auth.BadForm)
     async def bad_form(request: Request, exc: auth.BadForm):
         return _error_page(request, exc.status, exc.message)
+
+    @app.exception_handler(NotAuthorized)
+    async def not_authorized(request: Request, exc: NotAuthorized):
+        return _error_page(request, 403, exc.user_message)   # e.g. a case another team holds
 
     @app.exception_handler(CaseNotFound)
     async def case_not_found(request: Request, exc: CaseNotFound):

@@ -189,3 +189,35 @@ def test_an_unknown_case_is_a_polite_404_and_outsiders_see_nothing(console):
     assert console.client(STAFF).get("/cases/424242").status_code == 404
     outsider = console.client(None)
     assert outsider.get(f"/cases/{case.id}").status_code == 303
+
+
+def test_a_policy_that_lets_read_but_not_act_shows_a_read_only_page(console):
+    """The seam issue 12 uses: a team-aware policy swapped in; the page hides the actions, and a
+    forged POST is refused by the workflow itself; a case one may not read is a polite 403."""
+    case, _ = console.slack_case()
+    hidden, _ = console.slack_case("別チームの相談です")
+    base = console.workflow.policy
+
+    class ReadOnly:
+        def is_staff(self, user_id):
+            return base.is_staff(user_id)
+
+        def can_read(self, user_id, c):
+            return c.id != hidden.id
+
+        def can_act(self, user_id, c):
+            return False
+
+        def known_staff(self):
+            return base.known_staff()
+
+    console.workflow.policy = ReadOnly()
+    client = console.client(STAFF)
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 200 and "閲覧のみ可能です" in page.text
+    assert f'action="/cases/{case.id}/take"' not in page.text
+    forged = client.post(f"/cases/{case.id}/take", data={"csrf_token": csrf_of(page.text)})
+    assert forged.status_code == 403 and "担当職員の方のみ" in forged.text
+    assert console.store.get_case(case.id).assignee is None
+    other = client.get(f"/cases/{hidden.id}")
+    assert other.status_code == 403 and "担当職員の方のみ" in other.text
