@@ -44,7 +44,7 @@ from bot.cases.spool import Spool
 from bot.cases.views import CaseView, EscalationReason
 from bot.domain import Answer, ConsultResult, Inquiry
 from bot.errors import StoreUnavailable
-from bot.municipality import MunicipalityMap
+from bot.municipality import MunicipalityMap, ProfileLookup, find_municipality
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class _SeenKeys:
 
 class ConsultationService:
     def __init__(self, *, settings, answerer, store, municipalities: MunicipalityMap | None = None,
-                 spool: Spool | None = None, dedupe_ttl_s: int = DEDUPE_TTL_S):
+                 spool: Spool | None = None, dedupe_ttl_s: int = DEDUPE_TTL_S,
+                 profiles: ProfileLookup | None = None):
         self.settings = settings
         self.answerer = answerer
         self.store = store
@@ -91,6 +92,7 @@ class ConsultationService:
             MunicipalityMap.from_settings(settings)
         self.spool = spool if spool is not None else Spool.from_settings(settings)
         self.dedupe_ttl_s = dedupe_ttl_s
+        self.profiles = profiles      # Slack team / e-mail of a requester (users.info), optional
         self._seen = _SeenKeys(dedupe_ttl_s)
 
     # ---- the one entry point of every surface ---------------------------------------------------
@@ -100,8 +102,9 @@ class ConsultationService:
         key = inquiry.dedupe_key
         if key and self._seen.seen(key):  # this process handled it (maybe while the DB was down)
             return self._duplicate(self._find_case(inquiry), kinds)
-        municipality = inquiry.requester.municipality or self.municipalities.lookup(
-            inquiry.requester.user_id, inquiry.conversation.channel)
+        municipality = inquiry.requester.municipality or find_municipality(
+            self.municipalities, inquiry.requester.user_id, inquiry.conversation.channel,
+            inquiry.conversation.workspace, self.profiles)
 
         begun = None
         try:

@@ -37,7 +37,14 @@ def build_services(settings: Settings) -> Services:
     retriever = HybridRetriever.from_settings(settings)
     answerer = Answerer.from_settings(settings, retriever)
     store = CaseStore.from_settings(settings)
-    consultation = ConsultationService(settings=settings, answerer=answerer, store=store)
+    profiles = None
+    if settings.slack_bot_token is not None:
+        from bot.municipality import ProfileLookup
+        from bot.slack.client import make_client
+
+        profiles = ProfileLookup(make_client(settings))
+    consultation = ConsultationService(settings=settings, answerer=answerer, store=store,
+                                       profiles=profiles)
     return Services(settings, retriever, answerer, store, consultation,
                     build_workflow(settings, store))
 

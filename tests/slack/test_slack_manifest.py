@@ -17,7 +17,8 @@ METHOD_SCOPES = {
     "chat_postMessage": "chat:write", "chat_update": "chat:write",
     "chat_postEphemeral": "chat:write", "chat_stream": "chat:write", "chat_getPermalink": None,
     "reactions_add": "reactions:write", "views_open": None, "views_publish": None,
-    "views_update": None, "users_info": "users:read", "conversations_open": "im:write",
+    "views_update": None, "users_info": ("users:read", "users:read.email"),
+    "conversations_open": "im:write",
     "auth_test": None,
     # the staff channel may be public or private
     "conversations_members": ("channels:read", "groups:read"),

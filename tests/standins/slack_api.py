@@ -153,10 +153,13 @@ class SlackApiStandIn(SlackMethods):
             self._faults.setdefault(method, []).append(fault)
 
     def add_user(self, user_id: str, *, real_name: str = "", display_name: str = "",
-                 is_bot: bool = False, **profile: Any) -> None:
+                 is_bot: bool = False, team_id: str | None = None, **profile: Any) -> None:
+        """``profile`` fields go into ``profile`` (e.g. ``email=``, shown as with the
+        ``users:read.email`` scope); ``team_id``: the user's home workspace (a Slack Connect
+        member from another organisation), default this workspace."""
         with self._lock:
             self._users[user_id] = {
-                "id": user_id, "team_id": self.team_id, "name": display_name or user_id,
+                "id": user_id, "team_id": team_id or self.team_id, "name": display_name or user_id,
                 "real_name": real_name, "is_bot": is_bot, "deleted": False,
                 "tz": "Asia/Tokyo",
                 "profile": {"real_name": real_name, "display_name": display_name, **profile},
