@@ -164,6 +164,21 @@ class CaseActions:
                 route_case(s, row, now)
         return self._act(case, action, "routed")
 
+    # ---- team reads (bot.cases.team_queries) -----------------------------------------------
+    def team_queue(self, team_ids: list[str], limit: int = 100, *,
+                   include_unrouted: bool = False) -> list[CaseView]:
+        """Open cases of these staff teams, needs_staff first, oldest waiting first."""
+        from bot.cases import team_queries
+
+        return self._run(lambda s, now: team_queries.team_queue(
+            s, list(team_ids), limit, include_unrouted=include_unrouted))
+
+    def open_counts_by_team(self) -> dict:
+        """team id (None: not routed) -> {status: number of open cases}."""
+        from bot.cases import team_queries
+
+        return self._run(lambda s, now: team_queries.open_counts_by_team(s))
+
     def set_staff_message(self, case: CaseRef, channel: str, ts: str) -> CaseView:
         """Remember the staff-channel post of a case so it is updated in place (no event)."""
         def action(s, row, now):

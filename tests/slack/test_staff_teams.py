@@ -193,3 +193,17 @@ def test_municipality_from_the_email_domain_and_the_slack_connect_team(make_team
                                  and c.params.get("text", "").startswith(case.ref))
     looked_up = {c.params.get("user") for c in world.slack.ok_calls("users.info")}
     assert {MAIL_OFFICER, CONNECT_OFFICER} <= looked_up
+
+
+def test_app_home_lists_the_members_team_first(team_world):
+    world = team_world
+    soya, _, _ = escalated_in(world, "稚内市", SOYA_CH)
+    tokachi, _, _ = escalated_in(world, "帯広市", TOKACHI_CH)
+    home = world.home_opened(TOKACHI_STAFF).params["view"]
+    text = json.dumps(home["blocks"], ensure_ascii=False)
+    assert "あなたのチーム：*十勝総合振興局 地域創生課*　職員対応待ち *1* 件" in text
+    assert text.index(f"*{tokachi.ref}*") < text.index(f"*{soya.ref}*")      # own team first
+    assert "チーム：宗谷総合振興局 地域創生課" in text
+    home = world.home_opened(SOYA_STAFF).params["view"]
+    text = json.dumps(home["blocks"], ensure_ascii=False)
+    assert text.index(f"*{soya.ref}*") < text.index(f"*{tokachi.ref}*")

@@ -5,6 +5,7 @@ it for staff users."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from bot.cases.views import CaseStatus
@@ -25,6 +26,8 @@ def _home_item(case: StaffCase) -> list[dict]:
     place = escape(case.municipality) or "自治体未設定"
     line = f"*{escape(case.ref)}*　{STATUS_LABELS.get(case.status, escape(case.status))}　{place}　{who}"
     line += f"\n受付：{slack_date(case.created_at)}"
+    if case.team_name:
+        line += f"　チーム：{escape(case.team_name)}"
     if case.assignee:
         line += f"　担当：{user_ref(case.assignee)}"
     question = escape(truncate(case.question.strip().replace("\n", " "), 200))
@@ -37,14 +40,15 @@ def _home_item(case: StaffCase) -> list[dict]:
                              "elements": case_buttons(case)}, {"type": "divider"}]
 
 
-def _oldest_first(cases: list[StaffCase]) -> list[StaffCase]:
+def _oldest_first(cases: list[StaffCase], first: frozenset[int] = frozenset()) -> list[StaffCase]:
+    """Oldest waiting first; the cases in ``first`` (the member's team's) before the others."""
     far_future = datetime.max.replace(tzinfo=timezone.utc)
 
     def key(c: StaffCase):
         at = c.waiting_since or c.created_at
         if at is not None and at.tzinfo is None:
             at = at.replace(tzinfo=timezone.utc)
-        return (at or far_future, c.case_id)
+        return (c.case_id not in first, at or far_future, c.case_id)
 
     return sorted(cases, key=key)
 
@@ -52,12 +56,17 @@ def _oldest_first(cases: list[StaffCase]) -> list[StaffCase]:
 def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffCase],
                           *, user_id: str | None = None,
                           counts: Mapping[str, int] | None = None,
-                          console_url: str | None = None) -> dict:
+                          console_url: str | None = None, team: str | None = None,
+                          team_cases: frozenset[int] = frozenset(),
+                          team_counts: Mapping[str, int] | None = None) -> dict:
     """App Home for staff: the queue, needs_staff first then in_progress, oldest first.
 
     `counts` (status -> number of cases) gives the totals when the lists were cut by a limit;
-    `console_url` adds the 「職員用ページを開く」 button (a sign-in link to the web console)."""
-    waiting, working = _oldest_first(needs_staff), _oldest_first(in_progress)
+    `console_url` adds the 「職員用ページを開く」 button (a sign-in link to the web console).
+    With teams: `team` (the member's team name) and `team_cases` (its case ids) list that team's
+    cases first in each group; `team_counts` are its totals."""
+    waiting = _oldest_first(needs_staff, team_cases)
+    working = _oldest_first(in_progress, team_cases)
     counts = counts or {}
     n_waiting = max(counts.get("needs_staff", 0), len(waiting))
     n_working = max(counts.get("in_progress", 0), len(working))
@@ -67,6 +76,11 @@ def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffC
         section(f"職員対応待ち *{n_waiting}* 件　・　対応中 *{n_working}* 件"
                  f"（うちあなたの担当 {mine} 件）", "staff_home_counts"),
     ]
+    if team:
+        tc = team_counts or {}
+        blocks.append(section(f"あなたのチーム：*{escape(team)}*　職員対応待ち *{tc.get('needs_staff', 0)}* 件"
+                              f"　・　対応中 *{tc.get('in_progress', 0)}* 件"
+                              "（各一覧ではチームの相談を先に表示しています）", "staff_home_team"))
     if console_url:
         blocks.append({"type": "actions", "block_id": "staff_home_console", "elements": [
             {"type": "button", "action_id": ids.OPEN_CONSOLE, "url": console_url,
@@ -91,11 +105,24 @@ def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffC
 
 
 def build_staff_home(services, user_id: str, console_url: str | None = None) -> dict:
-    """The staff queue as a `home` view (`views.publish`). The caller has checked staff."""
+    """The staff queue as a `home` view (`views.publish`). The caller has checked staff.
+    With a teams file, the member's team's open cases come first (read separately, so they are
+    shown even when the whole queue is longer than the limit)."""
+    workflow = services.workflow
     queue = services.store.staff_queue(limit=QUEUE_LIMIT)
-    cases = [staff_case_from_view(c) for c in queue.cases]
+    views = list(queue.cases)
+    team, team_ids, team_counts = None, frozenset(), None
+    member_team = getattr(workflow.policy, "team_for_user", None) if workflow.multi_team else None
+    if member_team is not None and (own := member_team(user_id)) is not None:
+        mine = services.store.team_queue([own.id], limit=QUEUE_LIMIT,
+                                         include_unrouted=own.id == workflow.teams.default.id)
+        team, team_ids = own.name, frozenset(c.id for c in mine)
+        team_counts = {st: sum(1 for c in mine if c.status == st) for st in ("needs_staff", "in_progress")}
+        views = mine + [c for c in views if c.id not in team_ids]
+    cases = [replace(staff_case_from_view(c), team_name=workflow.team_name(c)) for c in views]
     waiting = [c for c in cases if c.status == CaseStatus.NEEDS_STAFF]
     working = [c for c in cases if c.status == CaseStatus.IN_PROGRESS]
     return build_staff_home_view(waiting, working, user_id=user_id,
                                  counts={k: int(v) for k, v in queue.counts.items()},
-                                 console_url=console_url)
+                                 console_url=console_url, team=team, team_cases=team_ids,
+                                 team_counts=team_counts)

@@ -1,0 +1,113 @@
+"""Staff teams in the web console: the チーム page, the 担当チーム panel with its transfer form,
+refusals for staff of another team (route tests and the real browser), and municipality
+correction with typed names."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.cases.views import CaseStatus, EventKind
+from tests.teams.conftest import (ADMIN, SOYA_CH, SOYA_MEMBER, SOYA_STAFF, TEAMS_YAML, TOKACHI_CH,
+                                  TOKACHI_STAFF)
+from tests.web.conftest import csrf_of, make_world
+
+
+@pytest.fixture
+def console(tmp_path, slack_api):
+    """The console world with the test teams file (overrides tests/web/conftest's ``console``,
+    so ``live_console`` and ``signed_in_page`` serve this one)."""
+    teams = tmp_path / "teams.yml"
+    teams.write_text(TEAMS_YAML, encoding="utf-8")
+    slack_api.set_members(SOYA_CH, [SOYA_MEMBER, "UBOT"])
+    slack_api.set_members(TOKACHI_CH, ["UBOT"])
+    for user, name in ((SOYA_STAFF, "宗谷 一郎"), (TOKACHI_STAFF, "十勝 花子"), (ADMIN, "本庁 次郎")):
+        slack_api.add_user(user, real_name=name)
+    world = make_world(tmp_path, slack_api, CONSULT_TEAMS_FILE=str(teams))
+    yield world
+    for client in world.clients:
+        client.close()
+    world.store.close()
+
+
+def test_the_teams_page(console):
+    page = console.client(TOKACHI_STAFF).get("/teams")
+    assert page.status_code == 200
+    html = page.text
+    for name in ("宗谷総合振興局 地域創生課", "十勝総合振興局 地域創生課", "本庁 市町村課", "本庁 地域政策課"):
+        assert name in html
+    assert "十勝総合振興局（19 市町村）" in html and "帯広市" in html
+    assert html.count("あなたのチーム") == 1 and "事業：ふるさと納税（振興局より優先）" in html
+    assert '<a href="/teams" aria-current="page">チーム</a>' in html
+    assert console.client(None).get("/teams").status_code == 303          # sign in first
+
+
+def test_staff_of_another_team_read_but_are_refused(console):
+    case, _ = console.slack_case(municipality="稚内市")
+    assert case.team == "soya"
+    client = console.client(TOKACHI_STAFF)
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 200
+    assert "この相談は「宗谷総合振興局 地域創生課」の担当です。閲覧はできますが" in page.text
+    assert f'action="/cases/{case.id}/transfer"' not in page.text
+    token = csrf_of(page.text)
+    for path, data in (("take", {}), ("note", {"text": "十勝のメモ"}),
+                       ("transfer", {"team": "tokachi"}), ("municipality", {"municipality": "帯広市"})):
+        resp = client.post(f"/cases/{case.id}/{path}", data={"csrf_token": token, **data})
+        assert resp.status_code == 403, path
+        assert f"{case.ref} は「宗谷総合振興局 地域創生課」の担当のため、操作できません" in resp.text
+    after = console.store.get_case(case.id)
+    assert (after.team, after.assignee, after.municipality) == ("soya", None, "稚内市")
+    assert not [e for e in console.store.case_detail(case.id).events
+                if e.kind in (EventKind.NOTE, EventKind.TRANSFERRED)]
+
+
+def test_transfer_from_the_console_moves_the_card(console):
+    case, _ = console.slack_case(municipality="稚内市")
+    console.workflow.take(SOYA_MEMBER, case.id)            # its card is posted in 宗谷's channel
+    first = console.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == SOYA_CH)
+    client = console.client(SOYA_MEMBER)                   # staff by channel membership
+    page = client.get(f"/cases/{case.id}")
+    assert "担当チームを変更" in page.text and "稚内市 → 宗谷総合振興局" in page.text
+    resp = client.post(f"/cases/{case.id}/transfer",
+                       data={"csrf_token": csrf_of(page.text), "team": "tokachi", "text": "十勝です"})
+    assert resp.status_code == 303
+    after = console.store.get_case(case.id)
+    assert (after.team, after.status, after.assignee) == ("tokachi", CaseStatus.NEEDS_STAFF, None)
+    console.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == TOKACHI_CH
+                           and c.params.get("text", "").startswith(case.ref))
+    console.slack.wait_for("chat.update", lambda c: c.params.get("ts") == first.response["ts"]
+                           and "移りました" in str(c.params.get("blocks")))
+    shown = client.get(f"/cases/{case.id}").text
+    assert "宗谷総合振興局 地域創生課」から「十勝総合振興局 地域創生課」に移しました" in shown
+    assert "担当チーム変更" in shown                        # in the timeline
+
+
+def test_municipality_typed_as_people_write_it(console):
+    case, _ = console.slack_case(municipality=None)
+    assert case.team == "honcho"
+    client = console.client(ADMIN)
+    page = client.get(f"/cases/{case.id}")
+    ok = client.post(f"/cases/{case.id}/municipality",
+                     data={"csrf_token": csrf_of(page.text), "municipality": "北海道 河西郡 芽室町"})
+    assert ok.status_code == 303
+    assert console.store.get_case(case.id).municipality == "芽室町"
+    shown = client.get(f"/cases/{case.id}").text
+    assert "この市町村は「十勝総合振興局 地域創生課」の担当です" in shown
+    bad = client.post(f"/cases/{case.id}/municipality",
+                      data={"csrf_token": csrf_of(shown), "municipality": "めむろちょ"})
+    assert bad.status_code == 400 and "北海道の市町村として見つかりませんでした" in bad.text
+    assert "芽室町" in bad.text                                     # a candidate
+
+
+def test_refusal_in_the_real_browser(console, signed_in_page, tmp_path):
+    case, _ = console.slack_case(municipality="稚内市")
+    page = signed_in_page(TOKACHI_STAFF)
+    base = page.url.split("/", 3)[:3]
+    page.goto("/".join(base) + f"/cases/{case.id}")
+    panel = page.get_by_role("region", name="担当チーム")
+    assert "宗谷総合振興局 地域創生課" in panel.inner_text()
+    assert page.get_by_role("button", name="担当する").count() == 0
+    page.screenshot(path=str(tmp_path / "case-other-team.png"), full_page=True)
+    page.goto("/".join(base) + "/teams")
+    assert page.get_by_role("heading", name="チーム").is_visible()
+    page.screenshot(path=str(tmp_path / "teams.png"), full_page=True)
