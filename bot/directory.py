@@ -168,3 +168,31 @@ def parse_directory(text: str) -> list[Municipality]:
                                 district=row["district"].strip() or None,
                                 subprefecture=row["subprefecture"].strip()))
     return out
+
+
+@dataclass(frozen=True)
+class RegionCount:
+    """Cases of one (総合)振興局 with the municipality breakdown inside it (statistics)."""
+
+    name: str                                   # "宗谷総合振興局"; "未設定・その他" for the rest
+    total: int
+    municipalities: tuple[tuple[str, int], ...]  # most cases first
+
+
+OTHER_REGION = "未設定・その他"
+
+
+def group_by_subprefecture(by_municipality: dict[str, int],
+                           directory: "MunicipalityDirectory | None" = None) -> list[RegionCount]:
+    """Per-municipality counts grouped by (総合)振興局, in the ordinance's order; municipalities
+    not in the directory (or unset: "") go to one last group. The one grouping behind
+    `consult cases stats` and the console's 集計 page."""
+    directory = directory or MunicipalityDirectory.bundled()
+    groups: dict[str, Counter] = {}
+    for name, n in by_municipality.items():
+        m = directory.get(name)
+        groups.setdefault(m.subprefecture if m else OTHER_REGION, Counter())[name or "未設定"] += n
+    order = [sp.name for sp in directory.subprefectures] + [OTHER_REGION]
+    return [RegionCount(region, sum(groups[region].values()),
+                        tuple(sorted(groups[region].items(), key=lambda kv: (-kv[1], kv[0]))))
+            for region in order if region in groups]

@@ -256,14 +256,18 @@ def stats_cmd(ctx: typer.Context,
               as_json: bool = typer.Option(False, "--json", help="JSON で出力")) -> None:
     """相談の集計（状態・市町村・事業別件数、回答者、評価、職員の初回対応時間）を表示します。"""
     from bot.cases.views import STATUS_LABELS
+    from bot.directory import group_by_subprefecture
 
     with _store(ctx) as store:
         st = store.stats(since=_since(since))
     rate = st.feedback_up_rate
+    regions = group_by_subprefecture(dict(st.by_municipality))
     if as_json:
         typer.echo(json.dumps({
             "total": st.total, "by_status": dict(st.by_status),
             "by_municipality": dict(st.by_municipality), "by_programme": dict(st.by_programme),
+            "by_subprefecture": {r.name: {"total": r.total, "municipalities": dict(r.municipalities)}
+                                 for r in regions},
             "bot_answered": st.bot_answered, "staff_answered": st.staff_answered,
             "unanswered": st.unanswered, "turns": st.turns, "feedback_up": st.feedback_up,
             "feedback_down": st.feedback_down, "feedback_up_rate": rate,
@@ -274,6 +278,9 @@ def stats_cmd(ctx: typer.Context,
     typer.echo(f"相談件数: {st.total} 件（質問 {st.turns} 件）")
     typer.echo("状態別: " + "、".join(f"{STATUS_LABELS.get(k, k)} {v}" for k, v in st.by_status.items()))
     typer.echo("市町村別: " + ("、".join(f"{k or '未設定'} {v}" for k, v in st.by_municipality.items()) or "-"))
+    typer.echo("振興局別: " + ("、".join(
+        f"{r.name} {r.total}（" + "、".join(f"{m} {n}" for m, n in r.municipalities) + "）"
+        for r in regions) or "-"))
     typer.echo("事業別: " + ("、".join(f"{k} {v}" for k, v in st.by_programme.items()) or "-"))
     typer.echo(f"回答者: ボットのみ {st.bot_answered} 件、職員 {st.staff_answered} 件、未回答 {st.unanswered} 件")
     rate_text = "-" if rate is None else f"{rate:.0%}"

@@ -123,3 +123,15 @@ def test_the_file_names_its_sources():
     assert "総合振興局及び振興局の設置に関する条例" in header
     with pytest.raises(ValueError):
         parse_directory("code,name,reading,district,subprefecture\n012148,稚内市,わっかないし,,宗谷総合振興局\n")
+
+
+def test_group_by_subprefecture(directory):
+    from bot.directory import OTHER_REGION, group_by_subprefecture
+
+    groups = group_by_subprefecture({"稚内市": 2, "帯広市": 1, "猿払村": 3, "": 4, "東京": 1},
+                                    directory)
+    assert [(g.name, g.total) for g in groups] == [
+        ("宗谷総合振興局", 5), ("十勝総合振興局", 1), (OTHER_REGION, 5)]
+    assert groups[0].municipalities == (("猿払村", 3), ("稚内市", 2))
+    assert dict(groups[-1].municipalities) == {"未設定": 4, "東京": 1}
+    assert sum(g.total for g in groups) == 11

@@ -53,3 +53,18 @@ def test_teams_without_a_file(monkeypatch, tmp_path):
     out = CliRunner().invoke(app, ["cases", "teams"])
     assert out.exit_code == 0 and "チームは 1 つです" in out.output
     assert "default\t相談対応チーム［管理者・既定］" in out.output
+
+
+def test_stats_by_subprefecture(monkeypatch, tmp_path, make_settings):
+    import json
+
+    settings = make_settings()
+    store = CaseStore.from_settings(settings)
+    for i, town in enumerate(["稚内市", "稚内市", "猿払村", "帯広市", None]):
+        add_case(store, town, thread=str(i))
+    store.close()
+    monkeypatch.setenv("CONSULT_DATA_DIR", str(settings.data_dir))
+    out = CliRunner().invoke(app, ["cases", "stats"])
+    assert "振興局別: 宗谷総合振興局 3（稚内市 2、猿払村 1）、十勝総合振興局 1（帯広市 1）、未設定・その他 1（未設定 1）" in out.output
+    data = json.loads(CliRunner().invoke(app, ["cases", "stats", "--json"]).output)
+    assert data["by_subprefecture"]["宗谷総合振興局"] == {"total": 3, "municipalities": {"稚内市": 2, "猿払村": 1}}
