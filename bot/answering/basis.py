@@ -18,23 +18,14 @@ def basis_of(metadata: dict) -> str | None:
                  if str(metadata.get(key) or "").strip()), None)
 
 
-def chunks_by_section(handle, sections: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
-    getter = getattr(handle, "chunks_by_section", None)
-    if getter is not None:
-        return getter(sections)
-    collection = getattr(handle, "_collection", None)  # ingest has no public lookup yet
-    if collection is None:
-        return {}
+def chunks_by_section(handle, sections: list[str]) -> dict[str, list]:
+    """The index's chunks of each section path (`IndexHandle.chunks_by_section`: Chunk(chunk_id,
+    text, metadata) each). A failed lookup answers without the basis rather than failing."""
     try:
-        got = collection.get(where={"section": {"$in": sections}}, include=["documents", "metadatas"])
+        return handle.chunks_by_section(sections)
     except Exception:
         log.warning("basis lookup failed; answering without it", exc_info=True)
         return {}
-    out: dict[str, list[tuple[str, str, dict]]] = {}
-    for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-        meta = dict(meta or {})
-        out.setdefault(str(meta.get("section")), []).append((cid, text, meta))
-    return out
 
 
 def in_basis_scope(section: str, basis: str, scope: str) -> bool:
