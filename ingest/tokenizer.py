@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 
 from sudachipy import Dictionary, SplitMode
 
@@ -31,13 +32,16 @@ def _dictionary() -> Dictionary:
     return Dictionary(dict="core")
 
 
-def _tokenizer():
+def _tokenizer(mode: SplitMode = SPLIT_MODE):
     # Sudachi tokenizer objects are not safe to share across threads (Slack handlers run in a
-    # pool): one cached object per thread.
-    tok = getattr(_local, "tokenizer", None)
+    # pool): one cached object per thread and split mode.
+    cache = getattr(_local, "tokenizers", None)
+    if cache is None:
+        cache = _local.tokenizers = {}
+    key = str(mode)  # SplitMode is not hashable
+    tok = cache.get(key)
     if tok is None:
-        tok = _dictionary().tokenizer(mode=SPLIT_MODE, fields={"pos", "normalized_form"})
-        _local.tokenizer = tok
+        tok = cache[key] = _dictionary().tokenizer(mode=mode, fields={"pos", "normalized_form"})
     return tok
 
 
@@ -71,4 +75,25 @@ def tokenize(text: str) -> list[str]:
             form = fold_kana(form).lower().strip()
             if form:
                 out.append(form)
+    return out
+
+
+class Morpheme(NamedTuple):
+    """One token with its part of speech (for analysing questions, not for the index)."""
+
+    surface: str
+    form: str                   # as `tokenize` would give it (normalised, kana folded)
+    pos: tuple[str, ...]        # Sudachi's part of speech, e.g. ("名詞", "固有名詞", "一般", ...)
+
+
+def morphemes(text: str, *, compounds: bool = False) -> list[Morpheme]:
+    """Every token of `text` (particles and symbols included) with its part of speech. With
+    `compounds`, Sudachi's mode C keeps compound nouns whole (国民健康保険税, 申請方法)."""
+    text = unicodedata.normalize("NFKC", text or "")
+    tok = _tokenizer(SplitMode.C if compounds else SPLIT_MODE)
+    out: list[Morpheme] = []
+    for piece in _pieces(text):
+        for m in tok.tokenize(piece):
+            form = fold_kana(m.normalized_form() or m.surface()).lower().strip()
+            out.append(Morpheme(m.surface(), form, tuple(m.part_of_speech())))
     return out
