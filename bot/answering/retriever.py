@@ -15,13 +15,15 @@ from typing import Any, Literal
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, PrivateAttr, model_validator
 
 from bot.answering.basis import arrange, basis_of, chunks_by_section, diversify, in_basis_scope
 from bot.answering.evidence import EvidenceModel
 from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_fuse
+from bot.answering.rescoring import Focus, RescoreParams, rescore
 from bot.domain import Passage
 from bot.errors import KnowledgeBaseMissing
+from ingest.index import Chunk
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
@@ -84,11 +86,26 @@ class HybridRetriever(BaseRetriever):
     # limit). Chosen by bench/retrieval.py on the seed set + distractors: MRR@10 0.774 -> 0.841.
     basis_first: bool = True
     faq_slots: int = 1
+    # Second stage over the head of the fused list (hybrid mode): the question's key terms,
+    # headings and best sentence (see rescoring.py).
+    rescore_params: RescoreParams = RescoreParams()
 
     _handle: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _pool: Any = PrivateAttr(default=None)
     _basis_cache: dict = PrivateAttr(default_factory=dict)  # section -> chunks, per index generation
+    _feature_cache: dict = PrivateAttr(default_factory=dict)  # (chunk, focus) -> rescoring features
+
+    @model_validator(mode="after")
+    def _check(self) -> "HybridRetriever":
+        if self.settings is None:
+            raise ValueError("HybridRetriever needs the settings that locate the index: "
+                             "HybridRetriever(settings=Settings(...)) or "
+                             "HybridRetriever.from_settings(settings)")
+        _check_k(self.k)
+        if self.mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {self.mode!r}; use one of {MODES}")
+        return self
 
     @classmethod
     def from_settings(cls, settings, **overrides) -> "HybridRetriever":
@@ -118,10 +135,13 @@ class HybridRetriever(BaseRetriever):
 
     # ---- search ----------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, doc_type: str | None = None,
-               mode: str | None = None) -> Ranked:
+               mode: str | None = None, focus: str | None = None) -> Ranked:
+        """Top-k passages for `query`. `focus`: the question the rescoring judges passages by
+        when `query` carries more (a follow-up retrieved with the conversation's earlier
+        question); default the query itself."""
         from ingest.errors import IndexMissing
 
-        k = k or self.k
+        k = self.k if k is None else _check_k(k)
         mode = mode or self.mode
         doc_type = doc_type if doc_type is not None else self.doc_type
         if mode not in MODES:
@@ -145,25 +165,30 @@ class HybridRetriever(BaseRetriever):
                 lexical = handle.lexical_search(query, n, doc_type)
         except IndexMissing as exc:
             raise KnowledgeBaseMissing(str(exc)) from exc
-        return self._assemble(handle, dense, lexical, k, mode, doc_type)
+        return self._assemble(handle, dense, lexical, k, mode, doc_type, focus=focus or query)
 
     def _assemble(self, handle, dense: list, lexical: list, k: int, mode: str,
-                  doc_type: str | None = None) -> list[Passage]:
-        dense_ids = [row[0] for row in dense]
-        dense_sim = {row[0]: float(row[1]) for row in dense}
+                  doc_type: str | None = None, focus: str | None = None) -> list[Passage]:
+        # dense: DenseHit(chunk_id, similarity, text, metadata); lexical: LexicalHit(chunk_id,
+        # score) (ingest.index); plain tuples of the same shape work too (cached bench lists).
+        dense_ids = [hit[0] for hit in dense]
+        dense_sim = {hit[0]: float(hit[1]) for hit in dense}
         bm25 = {cid: float(score) for cid, score in lexical}
-        texts: dict[str, tuple[str, dict]] = {row[0]: (row[2], dict(row[3] or {})) for row in dense}
+        texts: dict[str, tuple[str, dict]] = {hit[0]: (hit[2], dict(hit[3] or {})) for hit in dense}
         if mode == "hybrid":
-            fused = hybrid_fuse([(row[0], float(row[1])) for row in dense], lexical, self.params)
+            fused = hybrid_fuse([(hit[0], float(hit[1])) for hit in dense], lexical, self.params)
         elif mode == "dense":
             fused = [(cid, dense_sim[cid]) for cid in dense_ids]
         else:
             fused = [(cid, score) for cid, score in lexical]
         # Fetch texts only for the head of the list (enough to survive duplicate collapse).
-        head = [cid for cid, _ in fused[: max(3 * k, k + 10)]]
-        missing = [cid for cid in head if cid not in texts]
+        depth = max(3 * k, k + 10, self.rescore_params.depth)
+        missing = [cid for cid, _ in fused[:depth] if cid not in texts]
         if missing:
             texts.update({cid: (t, dict(m or {})) for cid, (t, m) in handle.get_chunks(missing).items()})
+        if mode == "hybrid" and focus and self.rescore_params.active:
+            fused = self._rescore(fused, texts, focus)
+        head = [cid for cid, _ in fused[: max(3 * k, k + 10)]]
         score = dict(fused)
         kept = collapse_near_duplicates(
             ((cid, split_heading(*texts[cid])) for cid in head if cid in texts), len(head),
@@ -217,8 +242,8 @@ class HybridRetriever(BaseRetriever):
             # The query's own candidates near the basis section count as its chunks too (FAQ
             # sheets often name the parent heading only, or a neighbouring clause).
             for sec in sections:
-                have = {c[0] for c in found.get(sec, [])}
-                extra = [(cid, t, m) for cid, (t, m) in texts.items()
+                have = {c.chunk_id for c in found.get(sec, [])}
+                extra = [Chunk(cid, t, m) for cid, (t, m) in texts.items()
                          if cid in position and cid not in have and
                          in_basis_scope(str(m.get("section", "")), sec, self.basis_scope)]
                 if extra:
@@ -232,12 +257,12 @@ class HybridRetriever(BaseRetriever):
             brought: list[str] = []
             units.append((cid, brought))
             basis = wanted.get(cid)
-            candidates = [c for c in found.get(basis, []) if c[0] != cid and
-                          (doc_type is None or c[2].get("doc_type") == doc_type)]
+            candidates = [c for c in found.get(basis, []) if c.chunk_id != cid and
+                          (doc_type is None or c.metadata.get("doc_type") == doc_type)]
             if not candidates:
                 continue
             # The basis chunk already ranked highest, else the first chunk of that section.
-            ordered = sorted(candidates, key=lambda c: position.get(c[0], 10 ** 6))
+            ordered = sorted(candidates, key=lambda c: position.get(c.chunk_id, 10 ** 6))
             for bid, btext, bmeta in ordered:
                 if len(brought) >= self.basis_max or (brought and bid not in position):
                     break
@@ -248,6 +273,16 @@ class HybridRetriever(BaseRetriever):
                 brought.append(bid)
                 placed.add(bid)
         return arrange(units, wanted, basis_first=self.basis_first, faq_slots=self.faq_slots)
+
+    def _rescore(self, fused: list, texts: dict, focus: str) -> list:
+        from ingest.tokenizer import tokenize
+
+        if len(self._feature_cache) > 20000:
+            self._feature_cache.clear()
+        bodies = {cid: (split_heading(*texts[cid]), texts[cid][1])
+                  for cid, _ in fused[: self.rescore_params.depth] if cid in texts}
+        return rescore(fused, bodies, Focus.of(focus), self.rescore_params, tokenize,
+                       self._feature_cache)
 
     def timed_search(self, query: str, **kw) -> tuple[list[Passage], float]:
         start = time.perf_counter()
@@ -270,9 +305,17 @@ class HybridRetriever(BaseRetriever):
         return evidence >= self.evidence_model.threshold
 
     # ---- LangChain -------------------------------------------------------------------------
-    def _get_relevant_documents(self, query: str, *,
-                                run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [to_document(p) for p in self.search(query)]
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                k: int | None = None, doc_type: str | None = None,
+                                mode: str | None = None) -> list[Document]:
+        """`retriever.invoke(q, k=1, doc_type="faq", mode="bm25")`: the keywords of `search`."""
+        return [to_document(p) for p in self.search(query, k=k, doc_type=doc_type, mode=mode)]
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k (the number of passages to return) must be a positive integer, got {k!r}")
+    return k
 
 
 def to_document(p: Passage) -> Document:
