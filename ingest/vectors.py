@@ -22,6 +22,15 @@ log = logging.getLogger(__name__)
 PAGE = 2000
 
 
+def make_vector_store(client, name: str, embeddings):
+    """langchain_chroma's `Chroma` over our client and collection settings (cosine space): the
+    one construction ingest writes through (LangChain's standard vector-store suite runs on it)."""
+    from langchain_chroma import Chroma
+
+    return Chroma(client=client, collection_name=name, embedding_function=embeddings,
+                  collection_metadata=COLLECTION_METADATA)
+
+
 def _chunk_key(doc: Document) -> str:
     return doc.metadata["chunk_id"]
 
@@ -51,11 +60,7 @@ class VectorIndex:
     @property
     def store(self):
         if self._store is None:
-            from langchain_chroma import Chroma
-
-            self._store = Chroma(client=self.client, collection_name=self.name,
-                                 embedding_function=self.embeddings,
-                                 collection_metadata=COLLECTION_METADATA)
+            self._store = make_vector_store(self.client, self.name, self.embeddings)
         return self._store
 
     # ---- reading -------------------------------------------------------------------------
