@@ -34,6 +34,7 @@ class HistoryTurn:
 
     question: str
     answer: str
+    answered: bool = True            # False: the bot declined (out of scope); never a follow-up's referent
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Answer:
     latency_ms: int = 0
     fallback_reason: str | None = None   # e.g. "llm_timeout", "llm_error", "no_valid_citation"
     standalone_question: str | None = None  # condensed follow-up question used for retrieval
+    uncovered: list[str] = field(default_factory=list)  # key terms of the question no cited passage mentions
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ import logging
 import time
 from typing import Callable, Sequence
 
-from bot.answering import extractive
+from bot.answering import coverage, extractive, followup
 from bot.answering.citations import renumber
 from bot.answering.llm import build_chat_model, model_name
-from bot.answering.messages import DECLINE_TEXT, EMPTY_QUESTION_TEXT, LLM_FALLBACK_NOTE, NO_CITATION_NOTE
+from bot.answering.messages import (DECLINE_TEXT, EMPTY_QUESTION_TEXT, LLM_FALLBACK_NOTE,
+                                    NO_CITATION_NOTE, partial_note)
 from bot.answering.prompts import PromptSet, neutralise
 from bot.domain import Answer, HistoryTurn, Passage
 
@@ -56,13 +57,18 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 class Answerer:
-    def __init__(self, settings, retriever, *, llm=None, prompts: PromptSet | None = None, k: int = 5):
+    # Passages an extractive answer quotes from (and whose wording the coverage check reads).
+    quote_passages = 3
+
+    def __init__(self, settings, retriever, *, llm=None, prompts: PromptSet | None = None, k: int = 5,
+                 coverage_policy: coverage.CoveragePolicy | None = None):
         self.settings = settings
         self.retriever = retriever
         self.llm = llm
         self.prompts = prompts or PromptSet.load()
         self.k = k
         self.model = model_name(settings) if llm is not None else None
+        self.coverage_policy = coverage_policy or coverage.CoveragePolicy()
 
     @classmethod
     def from_settings(cls, settings, retriever, **kw) -> "Answerer":
@@ -81,31 +87,64 @@ class Answerer:
         if not question:
             return Answer(text=EMPTY_QUESTION_TEXT, answered=False, mode="none", latency_ms=0)
         k = k or self.k
-        standalone = self._standalone(question, list(history))
-        passages = self.retriever.search(standalone, k=k)
+        decision = followup.decide(question, history)
+        standalone = self._standalone(question, list(history), decision)
+        passages = self.retriever.search(standalone, k=k, focus=question)
         evidence = self.retriever.evidence(standalone, passages) if passages else 0.0
+        policy = self.coverage_policy
+        if not self.retriever.is_covered(evidence) and decision.fallback_context:
+            # Topic words of its own, but not enough for the documents alone: read it in the
+            # conversation, and then answer only if every topic term is found.
+            retry = f"{decision.fallback_context}\n{question}"
+            again = self.retriever.search(retry, k=k, focus=question)
+            ev_again = self.retriever.evidence(retry, again) if again else 0.0
+            if again and self.retriever.is_covered(ev_again):
+                standalone, passages, evidence = retry, again, ev_again
+                policy = policy.strict()
         base = dict(evidence=round(evidence, 4),
                     standalone_question=standalone if standalone != question else None)
         if not passages or not self.retriever.is_covered(evidence):
-            return self._finish(start, Answer(text=DECLINE_TEXT, answered=False, mode="none",
-                                              prompt_version=None, model=None, **base))
+            return self._finish(start, self._decline(base))
+        # Judged on the new question's own words, whatever came before it.
+        key_terms = followup.terms(question).key_terms
+        pool = passages if self.llm is not None else passages[: self.quote_passages]
+        gap = coverage.check(key_terms, pool)
+        if policy.declines(gap):
+            return self._finish(start, self._decline(base, gap.missing))
         fallback_reason = None
         if self.llm is not None:
             try:
                 answer = self._llm_answer(standalone, passages, on_token, base)
                 if answer is not None:
-                    return self._finish(start, answer)
+                    return self._finish(start, self._with_gap_note(answer, key_terms))
                 fallback_reason = "no_valid_citation"
             except Exception as exc:  # any failure of the model call: answer from the documents
                 fallback_reason = "llm_timeout" if _is_timeout(exc) else "llm_error"
                 log.warning("LLM call failed (%s: %s); falling back to the extractive answer",
                             type(exc).__name__, fallback_reason)
         answer = self._extractive_answer(standalone, question, passages, base, fallback_reason)
+        if answer.answered:
+            answer = self._with_gap_note(answer, key_terms)
         return self._finish(start, answer)
 
+    def _decline(self, base: dict, uncovered: Sequence[str] = ()) -> Answer:
+        return Answer(text=DECLINE_TEXT, answered=False, mode="none", prompt_version=None,
+                      model=None, uncovered=list(uncovered), **base)
+
+    def _with_gap_note(self, answer: Answer, key_terms: Sequence[str]) -> Answer:
+        """Say plainly which of the question's terms the cited passages do not mention."""
+        gap = coverage.check(key_terms, answer.sources)
+        if self.coverage_policy.notes(gap):
+            answer.text = f"{answer.text}\n\n{partial_note(gap.missing)}"
+            answer.uncovered = list(gap.missing)
+        return answer
+
     # ---- steps -------------------------------------------------------------------------------
-    def _standalone(self, question: str, history: list[HistoryTurn]) -> str:
-        if not history:
+    def _standalone(self, question: str, history: list[HistoryTurn],
+                    decision: followup.Decision) -> str:
+        """The text to retrieve with: a standalone question as it is; a follow-up condensed by
+        the LLM, or (no LLM, or condensing failed) the referent's question, then this one."""
+        if not decision.follow_up:
             return question
         if self.llm is not None:
             try:
@@ -113,9 +152,9 @@ class Answerer:
                 if condensed:
                     return condensed
             except Exception as exc:
-                log.warning("condensing the follow-up failed (%s); combining with the previous "
-                            "question instead", type(exc).__name__)
-        return f"{history[-1].question}\n{question}"
+                log.warning("condensing the follow-up failed (%s); using the conversation's "
+                            "earlier question instead", type(exc).__name__)
+        return decision.retrieval_text(question)
 
     def _condense(self, question: str, history: list[HistoryTurn]) -> str | None:
         from langchain_core.messages import HumanMessage, SystemMessage
@@ -167,7 +206,7 @@ class Answerer:
         if not quotes:
             return Answer(text=DECLINE_TEXT, answered=False, mode="none",
                           fallback_reason=fallback_reason, **base)
-        text, cited, _ = renumber(extractive.render_extractive(quotes), passages)
+        text, cited, _ = renumber(extractive.render_extractive(quotes, passages), passages)
         if fallback_reason:
             note = NO_CITATION_NOTE if fallback_reason == "no_valid_citation" else LLM_FALLBACK_NOTE
             text = f"{note}\n{text}"

@@ -120,9 +120,26 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def render_extractive(quotes: Sequence[Quote]) -> str:
-    """Label, then one quoted sentence per line with its [n] (n = passage_index + 1)."""
+def subject_of(passage: Passage) -> str:
+    """What a passage is about, as an officer would name it: the last heading of its section
+    (「(3) 地域おこし協力隊へのサポート」); for an FAQ row, the section its 該当箇所 names."""
+    path = passage.basis or passage.section
+    name = path.split(" > ")[-1].strip() if path else ""
+    if passage.doc_type == "faq" and not passage.basis:
+        return f"よくある質問（{name}）" if name else "よくある質問"
+    return name or passage.title or passage.source
+
+
+def lead_line(passage: Passage) -> str:
+    return f"『{subject_of(passage)}』に次の記載があります。"
+
+
+def render_extractive(quotes: Sequence[Quote], passages: Sequence[Passage] | None = None) -> str:
+    """Label, what the answer is about (the first quote's section), then one quoted sentence per
+    line with its [n] (n = passage_index + 1)."""
     lines = [EXTRACTIVE_LABEL, ""]
+    if passages and quotes:
+        lines.append(lead_line(passages[quotes[0].passage_index]))
     for quote in quotes:
         lines.append(f"・「{quote.text}」[{quote.passage_index + 1}]")
     return "\n".join(lines)

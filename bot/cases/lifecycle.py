@@ -173,7 +173,8 @@ def history(s: Session, case_id: int, *, before_turn_id: int | None = None,
     if before_turn_id is not None:
         stmt = stmt.where(TurnRow.id < before_turn_id)
     rows = s.scalars(stmt.order_by(TurnRow.id.desc()).limit(limit)).all()
-    return [HistoryTurn(question=r.question, answer=r.answer or "") for r in reversed(rows)]
+    return [HistoryTurn(question=r.question, answer=r.answer or "", answered=r.answered is not False)
+            for r in reversed(rows)]
 
 
 def complete_turn(s: Session, turn: TurnRow, answer: Answer | None, error: str | None,

@@ -163,14 +163,23 @@ def chat(ctx: typer.Context,
 
 
 def eval_cmd(ctx: typer.Context,
-             qa_file: Path = typer.Argument(..., help="評価用 JSONL（question と expected_text / expected_source）"),
+             qa_file: Path = typer.Argument(None, help="評価用 JSONL（question と expected_text / expected_source）"),
+             conversations: Path = typer.Option(None, "--conversations",
+                                                help="会話の評価用 JSONL（1行に1会話。各ターンの正誤を数えます）"),
              mode: str = typer.Option("hybrid", "--mode", help="hybrid | bm25 | dense"),
              k: int = typer.Option(10, "--k", min=1, max=100, help="取得する件数"),
              as_json: bool = typer.Option(False, "--json", help="結果を JSON で出力します")) -> None:
-    """現在の索引に対して検索精度（recall@1/5/10, MRR@10）と応答時間を測ります。"""
+    """現在の索引に対して検索精度（recall@1/5/10, MRR@10）と応答時間を測ります。
+    --conversations では会話の各ターンが正しく答えられた割合と、外れたターンを表示します。"""
     from bot.answering.evaluation import QAFileError, evaluate, load_qa
     from bot.answering.retriever import MODES, HybridRetriever
 
+    if (qa_file is None) == (conversations is None):
+        typer.echo("エラー: 評価ファイルか --conversations のどちらか一方を指定してください。", err=True)
+        raise typer.Exit(1)
+    if conversations is not None:
+        _eval_conversations(ctx, conversations, as_json)
+        return
     if mode not in MODES:
         typer.echo(f"エラー: --mode には {' / '.join(MODES)} のいずれかを指定してください。", err=True)
         raise typer.Exit(1)
@@ -189,6 +198,36 @@ def eval_cmd(ctx: typer.Context,
     for key in ("recall@1", "recall@5", "recall@10", "mrr@10"):
         typer.echo(f"  {key:<10} {result[key]:.4f}")
     typer.echo(f"  応答時間 p50 {result['latency_ms_p50']:.1f} ms / p95 {result['latency_ms_p95']:.1f} ms")
+
+
+def _eval_conversations(ctx: typer.Context, path: Path, as_json: bool) -> None:
+    """Every turn answered by the product's answerer with its conversation's earlier turns."""
+    from bot.answering.answerer import Answerer
+    from bot.answering.conversation_eval import load_conversations, run_conversations
+    from bot.answering.evaluation import QAFileError
+    from bot.answering.retriever import HybridRetriever
+
+    try:
+        dialogues = load_conversations(path)
+    except QAFileError as exc:
+        typer.echo(f"エラー: {exc}", err=True)
+        raise typer.Exit(1)
+    context = cli_context(ctx)
+    context.quiet_logs_for_console()
+    settings = context.settings
+    answerer = Answerer.from_settings(settings, HybridRetriever.from_settings(settings))
+    report = run_conversations(dialogues, answerer)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        return
+    typer.echo(f"会話 {report.conversations} 件・ターン {report.turns} 件のうち、正しく答えたターン: "
+               f"{report.right} 件（{report.accuracy:.1%}）")
+    if report.misses:
+        typer.echo("外れたターン:")
+    for miss in report.misses:
+        typer.echo(f"  {miss.conversation} #{miss.index} {miss.question}")
+        typer.echo(f"      期待: {'回答を控える' if miss.expected == 'decline' else miss.expected}")
+        typer.echo(f"      結果: {'回答を控えた' if miss.got == 'declined' else miss.got}")
 
 
 def register(app: typer.Typer) -> None:

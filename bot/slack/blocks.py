@@ -37,7 +37,9 @@ MODE_NOTES = {
     "extractive": "📄 資料の該当箇所の抜粋です（AI による要約ではありません）。",
     "none": "⚠️ 資料から十分な根拠が見つかりませんでした。",
 }
-NOT_ANSWERED_HINT = "このご相談は担当職員にもお知らせしました。職員からこのスレッドでご連絡します。"
+# The declined answer text already says that staff were told (bot.answering.messages.DECLINE_TEXT,
+# no 「職員に相談する」 button then): the note only says where they will reply.
+NOT_ANSWERED_HINT = "担当職員からは、このスレッドでご連絡します。"
 # feedback_buttons: (text, accessibility_label); both at most 75 characters.
 FEEDBACK_LABELS: dict[Polarity, tuple[str, str]] = {
     "up": ("役に立った", "この回答は役に立った"),

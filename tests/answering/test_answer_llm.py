@@ -130,7 +130,7 @@ def test_follow_up_is_condensed_by_the_llm(llm_settings, make_answerer, openai_s
 def test_weak_evidence_declines_without_calling_the_llm(llm_settings, make_answerer, openai_server):
     answer = make_answerer(llm_settings()).answer("明日の札幌の天気はどうですか？", [])
     assert not answer.answered and answer.mode == "none"
-    assert "職員に相談する" in answer.text and answer.sources == []
+    assert "担当職員にお伝えしました" in answer.text and answer.sources == []
     assert openai_server.chat_requests == []
 
 

@@ -36,7 +36,7 @@ def test_console_chat_piped(indexed_settings, tmp_path):
     assert "協力隊" in first.split("出典:")[1]
     assert "相談番号: 相談#" in first
     assert "ワンストップ窓口" in follow_up  # history: the follow-up is answered in context
-    assert "職員に相談する" in weather and "出典:" not in weather
+    assert "担当職員にお伝えしました" in weather and "出典:" not in weather
     # one case for the whole session, three turns
     refs = {line.split("相談番号: ")[1].rstrip("）") for line in out.splitlines() if "相談番号: " in line}
     assert len(refs) == 1
@@ -74,3 +74,28 @@ def test_ask_without_index_fails_politely(make_settings, tmp_path):
     proc = _run(["ask", "交付金について"], make_settings(), tmp_path)
     assert proc.returncode == 1
     assert "consult ingest" in proc.stderr and "Traceback" not in proc.stderr
+
+
+CONVERSATION = ("地域おこし協力隊の任期後の定住に向けて、道の支援はありますか？\n"
+                "その窓口は隊員本人も使えますか？\n"                     # follow-up (その)
+                "明日の札幌の天気を教えてください\n"                     # out of scope mid-thread
+                "話は変わりますが、ふるさと納税の研修会はありますか？\n")  # explicit switch
+
+
+def test_console_chat_conversation_follow_up_switch_and_out_of_scope(indexed_settings, tmp_path):
+    proc = _run(["chat"], indexed_settings(), tmp_path, stdin=CONVERSATION)
+    assert proc.returncode == 0, proc.stderr
+    first, follow_up, weather, switch = proc.stdout.split("質問> ")[1:]
+    # what the answer is about comes first, then the quotes
+    assert "『(3) 地域おこし協力隊へのサポート』に次の記載があります。" in first
+    assert "ワンストップ窓口" in first
+    # the follow-up stays on 協力隊: its first source is the programme's section
+    assert "ワンストップ窓口" in follow_up
+    assert "地域おこし協力隊" in follow_up.split("出典:")[1].split("\n")[1]
+    # out of scope is declined whatever came before it
+    assert "十分な記載が見つかりませんでした" in weather and "出典:" not in weather
+    assert "担当職員にお伝えしました" in weather and "職員に相談する" not in weather
+    # the switch starts afresh: ふるさと納税 first, nothing of 協力隊 quoted
+    assert "研修会や相談会" in switch
+    assert "ふるさと納税" in switch.split("出典:")[1].split("\n")[1]
+    assert "協力隊" not in switch.split("出典:")[0]

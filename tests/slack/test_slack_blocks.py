@@ -71,10 +71,24 @@ def test_mode_labels():
     assert "資料の該当箇所の抜粋" in extractive.blocks[0]["elements"][0]["text"]
     declined = blocks.answer_messages(result(answered=False, mode="none", sources=[]))[0]
     text = all_text(declined.blocks)
-    assert "十分な根拠が見つかりませんでした" in text and "担当職員にもお知らせしました" in text
+    assert "十分な根拠が見つかりませんでした" in text and "このスレッドでご連絡します" in text
     # already handed to staff by the consultation service: no escalation button, feedback stays
     assert all(b["type"] != "actions" for b in declined.blocks)
     assert declined.blocks[-1] == blocks.feedback_block(12, 34)
+
+
+def test_declined_answer_says_one_consistent_thing():
+    """The decline text, the (absent) button and the note agree: staff were told, nothing to
+    press, they reply in this thread."""
+    from bot.answering.messages import DECLINE_TEXT
+
+    declined = blocks.answer_messages(result(answered=False, mode="none", sources=[], text=DECLINE_TEXT))[0]
+    text = all_text(declined.blocks)
+    assert "担当職員にお伝えしました" in text and "このスレッドでご連絡します" in text
+    assert "職員に相談する" not in text             # no button to press, so no request to press it
+    assert all(b["type"] != "actions" for b in declined.blocks)
+    answered = blocks.answer_messages(result())[0]
+    assert "職員に相談する" in str(answered.blocks) and "担当職員にお伝えしました" not in all_text(answered.blocks)
 
 
 def test_feedback_block_is_slacks_feedback_buttons_element():

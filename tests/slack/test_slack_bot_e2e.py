@@ -233,3 +233,34 @@ def test_slack_outage_when_posting_is_logged_and_the_consultation_kept(bot, capl
     assert any("app_mention" in r.getMessage() and r.exc_info for r in caplog.records)
     case = bot.services.store.cases_for_requester(OFFICER)[0]
     assert case.turn_count == 1                       # the consultation is logged regardless
+
+
+def test_one_thread_follow_up_out_of_scope_and_switch(bot):
+    """The console conversation of tests/answering/test_console_e2e.py in one Slack thread: a
+    follow-up stays on topic, out of scope is declined mid-thread, a switch starts afresh."""
+    questions = ["地域おこし協力隊の任期後の定住に向けて、道の支援はありますか？",
+                 "その窓口は隊員本人も使えますか？",
+                 "明日の札幌の天気を教えてください",
+                 "話は変わりますが、ふるさと納税の研修会はありますか？"]
+    root = mention_event(questions[0], channel="C111")
+    bot.slack.seed_message("C111", text=root["text"], user=OFFICER, ts=root["ts"])
+    bot.deliver.post_event(event_callback(root))
+    for n, question in enumerate(questions, start=1):
+        if n > 1:
+            ev = message_event(question, channel="C111", channel_type="channel", thread_ts=root["ts"])
+            bot.slack.seed_message("C111", text=question, user=OFFICER, ts=ev["ts"], thread_ts=root["ts"])
+            assert bot.deliver.post_event(event_callback(ev)).status == 200
+        bot.slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == root["ts"]
+                           and any(b.get("type") == "context_actions" for b in c.params.get("blocks") or []),
+                           timeout=60, count=n)
+        bot.idle()
+    first, follow_up, weather, switch = [block_text(p) for p in answers_in(bot.slack, "C111", root["ts"])]
+    assert "『(3) 地域おこし協力隊へのサポート』に次の記載があります。" in first
+    assert "ワンストップ窓口" in follow_up and "*出典*" in follow_up
+    assert "地域おこし協力隊" in follow_up.split("*出典*")[1].split("\n")[1]
+    assert "十分な記載が見つかりませんでした" in weather and "*出典*" not in weather
+    assert "職員に相談する" not in weather
+    assert "研修会や相談会" in switch and "ふるさと納税" in switch.split("*出典*")[1].split("\n")[1]
+    assert "協力隊" not in switch.split("*出典*")[0]
+    [case] = bot.services.store.cases_for_requester(OFFICER)
+    assert case.turn_count == 4                       # one consultation for the whole thread

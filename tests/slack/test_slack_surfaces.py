@@ -319,7 +319,9 @@ def test_question_the_documents_cannot_answer_goes_to_staff(indexed_settings, sl
     card = bot.slack.wait_for("chat.postMessage", lambda c: c.params["channel"] == "CSTAFF",
                               timeout=10)
     bot.idle()
-    assert "担当職員にもお知らせしました" in block_text(reply.params)
+    text = block_text(reply.params)
+    assert "担当職員にお伝えしました" in text and "このスレッドでご連絡します" in text
+    assert "職員に相談する" not in text and "actions" not in [b["type"] for b in reply.params["blocks"]]
     case = bot.services.store.cases_for_requester(OFFICER)[0]
     assert case.status == "needs_staff" and case.escalation_reason == "not_answered"
     assert case.ref in str(card.params)
