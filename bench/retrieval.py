@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import statistics
 import sys
 import time
@@ -40,6 +41,9 @@ from bot.answering.retriever import MODES, HybridRetriever  # noqa: E402
 
 EVAL = REPO / "tests" / "eval"
 RESULTS = REPO / "bench" / "results"
+# The out-of-scope examples issue 15 reported (answered from city newsletters before).
+ISSUE_OOS = ["国民健康保険税の税率改定の手続きを教えて", "おすすめのラーメン屋を教えて",
+             "明日の札幌の天気を教えてください", "除雪費の特別交付税の算定方法を教えてください"]
 
 
 def hr(title: str) -> None:
@@ -90,7 +94,7 @@ def eval_modes(retriever: HybridRetriever, items, k: int = 10, cache: Path | Non
         ranks, lat = [], []
         for item, (dense, lex), t_search in zip(items, rows, times):
             t = time.perf_counter()
-            passages = retriever._assemble(handle, dense[:n], lex[:n], k, mode)
+            passages = retriever._assemble(handle, dense[:n], lex[:n], k, mode, focus=item.question)
             lat.append(t_search + (time.perf_counter() - t) * 1000)
             ranks.append(first_hit_rank(item, passages))
         out[mode] = metrics(ranks, lat)
@@ -156,6 +160,34 @@ def sweep(name: str, lists, hits) -> list[tuple[dict, FusionParams]]:
     print(f"    current default {FusionParams().describe():<29} R@5 {default['recall@5']:.4f} "
           f"MRR@10 {default['mrr@10']:.4f}")
     return rows
+
+
+def rescore_sweep(retriever: HybridRetriever, items, rows, k: int = 10) -> list:
+    """RescoreParams grid through the product's assembly on cached candidate lists (tuning set
+    only; the held-out set is never swept)."""
+    from bot.answering.rescoring import RescoreParams
+
+    handle = retriever.handle()
+    n = retriever.params.n_candidates
+    original = retriever.rescore_params
+    out = []
+    try:
+        for depth in (5, 10, 20):
+            for wt in (0.0, 0.02, 0.04, 0.08, 0.15):
+                for wh in (0.0, 0.02, 0.05, 0.1):
+                    for ws in (0.0, 0.02, 0.05, 0.1):
+                        retriever.rescore_params = RescoreParams(depth, wt, wh, ws)
+                        ranks = [first_hit_rank(item, retriever._assemble(
+                            handle, d[:n], l[:n], k, "hybrid", focus=item.question))
+                            for item, (d, l) in zip(items, rows)]
+                        out.append((metrics(ranks, [0.0]), retriever.rescore_params))
+    finally:
+        retriever.rescore_params = original
+    out.sort(key=lambda r: (-(r[0]["recall@1"] + r[0]["mrr@10"] + r[0]["recall@5"]), r[1].depth))
+    print(f"  rescoring sweep on the tuning seed set: top 8 of {len(out)} (objective R@1 + MRR@10 + R@5)")
+    for m, p in out[:8]:
+        print(f"    {p.describe():<55} R@1 {m['recall@1']:.4f} R@5 {m['recall@5']:.4f} MRR@10 {m['mrr@10']:.4f}")
+    return [(m, p.describe()) for m, p in out[:10]]
 
 
 # ---- evidence calibration ------------------------------------------------------------------
@@ -225,6 +257,76 @@ def decision_rates(retriever: HybridRetriever, in_items, oos_questions, k: int =
           f"{rates['in_scope_answered']:.3f} ({sum(got_in)}/{len(got_in)})   out-of-scope declined "
           f"{rates['out_of_scope_declined']:.3f} ({len(got_out) - sum(got_out)}/{len(got_out)})")
     return rates
+
+
+def answer_rates(settings, retriever: HybridRetriever, in_items, oos_questions, label: str) -> dict:
+    """The product's whole decision (evidence AND the coverage of the question's own key terms,
+    `Answerer.answer`), extractive mode: in-scope answered, out-of-scope declined."""
+    from bot.answering.answerer import Answerer
+
+    answerer = Answerer(settings, retriever)
+    got_in = [answerer.answer(i.question).answered for i in in_items]
+    got_out = [answerer.answer(q).answered for q in oos_questions]
+    rates = {"in_scope_answered": round(sum(got_in) / len(got_in), 4),
+             "out_of_scope_declined": round(1 - sum(got_out) / len(got_out), 4),
+             "answered_out_of_scope": [q for q, a in zip(oos_questions, got_out) if a],
+             "declined_in_scope": [i.question for i, a in zip(in_items, got_in) if not a]}
+    print(f"  {label}: in-scope answered {rates['in_scope_answered']:.3f} ({sum(got_in)}/{len(got_in)})   "
+          f"out-of-scope declined {rates['out_of_scope_declined']:.3f} "
+          f"({len(got_out) - sum(got_out)}/{len(got_out)})")
+    return rates
+
+
+def quote_precision(settings, retriever: HybridRetriever, items, label: str) -> dict:
+    """Extractive answers to the seed questions: a quote is precise when its passage holds the
+    expected text or belongs to the same section (a document chunk of that section, or an FAQ
+    row whose 該当箇所 names it). Also R@1 of the answer's first cited passage."""
+    from bot.answering.answerer import Answerer
+    from bot.answering.evaluation import is_hit
+
+    answerer = Answerer(settings, retriever)
+    handle = retriever.handle()
+    quotes = precise = answered = first_ok = 0
+    for item in items:
+        sections = {p.section for p in retriever.search(item.question, k=30) if is_hit(item, p)}
+        for hit in handle.lexical_search(item.expected_text or "", 20):
+            text, meta = handle.get_chunks([hit.chunk_id]).get(hit.chunk_id, ("", {}))
+            if item.expected_text and _norm(item.expected_text) in _norm(text):
+                sections.add(str(meta.get("section", "")))
+        answer = answerer.answer(item.question)
+        if not answer.answered:
+            continue
+        answered += 1
+        first_ok += int(bool(answer.sources) and is_hit(item, answer.sources[0]))
+        cited = [int(n) for n in re.findall(r"^・「.*」\[(\d+)\]$", answer.text, re.M)]
+        for n in cited:
+            p = answer.sources[n - 1]
+            quotes += 1
+            precise += int(is_hit(item, p) or p.section in sections or (p.basis or "") in sections)
+    out = {"quotes": quotes, "precise": precise,
+           "quote_precision": round(precise / quotes, 4) if quotes else 0.0,
+           "answered": answered, "first_cited_hit": round(first_ok / len(items), 4)}
+    print(f"  {label}: quote precision {out['quote_precision']:.3f} ({precise}/{quotes} quotes of "
+          f"{answered} answers); first cited passage holds the expected text: {out['first_cited_hit']:.3f}")
+    return out
+
+
+def _norm(text: str) -> str:
+    from bot.answering.evaluation import norm
+
+    return norm(text)
+
+
+def conversation_accuracy(settings, retriever: HybridRetriever, path: Path, label: str) -> dict:
+    from bot.answering.answerer import Answerer
+    from bot.answering.conversation_eval import load_conversations, run_conversations
+
+    report = run_conversations(load_conversations(path), Answerer(settings, retriever))
+    print(f"  {label}: {report.right}/{report.turns} turns right ({report.accuracy:.3f}) in "
+          f"{report.conversations} conversations")
+    for miss in report.misses:
+        print(f"    miss {miss.conversation}#{miss.index} {miss.question} -> {miss.got[:60]!r}")
+    return report.as_dict()
 
 
 def questions(path: Path) -> list[str]:
@@ -316,6 +418,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-jsquad", action="store_true")
     ap.add_argument("--skip-seed", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--skip-conversations", action="store_true")
+    ap.add_argument("--rescore-sweep", action="store_true", help="RescoreParams grid on the tuning seed set")
+    ap.add_argument("--only-seed-retrieval", action="store_true",
+                    help="seed sets' retrieval figures only (no evidence, answers, conversations)")
     ap.add_argument("--distractors", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=2, help="latency rounds over the seed + OOS questions")
     ap.add_argument("--scale", type=int, default=20000)
@@ -352,14 +458,33 @@ def main(argv=None) -> int:
         retriever = HybridRetriever.from_settings(seed_settings)
         print(f"  {len(seed)} in-scope questions, {len(oos)} out-of-scope, {retriever.handle().count()} chunks")
         results["seed"], rows = eval_modes(retriever, seed)
+        if args.rescore_sweep:
+            results["rescore_sweep"] = rescore_sweep(retriever, seed, rows)
         if args.sweep:
             lists = candidate_lists(rows)
             results["seed_sweep"] = [(m, p.describe()) for m, p in sweep("seed", lists, hit_sets(retriever, seed, lists))[:10]]
         hr(f"Held-out seed set ({len(seed_hold)} questions never used for tuning), same index")
         results["seed_holdout"], _ = eval_modes(retriever, seed_hold)
+        if args.only_seed_retrieval:
+            return _write(results)
         hr("Evidence strength: in-scope answered vs out-of-scope declined")
         results["evidence"] = calibrate(retriever, seed, oos)
         results["evidence_holdout"] = decision_rates(retriever, seed_hold, oos_hold)
+        hr("The answerer's decision (evidence + coverage of the question's own key terms)")
+        results["answer_rates"] = answer_rates(seed_settings, retriever, seed, oos, "tuning sets")
+        results["answer_rates_holdout"] = answer_rates(seed_settings, retriever, seed_hold, oos_hold,
+                                                       "held-out sets")
+        results["issue_examples"] = answer_rates(seed_settings, retriever, seed[:1],
+                                                 ISSUE_OOS, "issue 15 examples (with one in-scope)")
+        hr("Extractive answers: quote precision and first cited passage")
+        results["quotes"] = quote_precision(seed_settings, retriever, seed, "tuning seed set")
+        results["quotes_holdout"] = quote_precision(seed_settings, retriever, seed_hold, "held-out seed set")
+        if not args.skip_conversations:
+            hr("Conversations (tests/eval/conversations*.jsonl) against the same distractor index")
+            results["conversations"] = conversation_accuracy(
+                seed_settings, retriever, EVAL / "conversations.jsonl", "tuning conversations")
+            results["conversations_holdout"] = conversation_accuracy(
+                seed_settings, retriever, EVAL / "conversations_holdout.jsonl", "held-out conversations")
 
     if not args.skip_scale:
         hr(f"Latency at >= {args.scale} chunks: ours vs stock EnsembleRetriever(BM25Retriever + Chroma)")

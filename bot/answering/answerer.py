@@ -91,7 +91,9 @@ class Answerer:
         standalone = self._standalone(question, list(history), decision)
         passages = self.retriever.search(standalone, k=k, focus=question)
         evidence = self.retriever.evidence(standalone, passages) if passages else 0.0
-        policy = self.coverage_policy
+        # The coverage of the new question's own words declines only where the conversation
+        # lent the evidence (see coverage.CoveragePolicy).
+        policy = self.coverage_policy if decision.follow_up else self.coverage_policy.standalone()
         if not self.retriever.is_covered(evidence) and decision.fallback_context:
             # Topic words of its own, but not enough for the documents alone: read it in the
             # conversation, and then answer only if every topic term is found.
@@ -116,7 +118,7 @@ class Answerer:
             try:
                 answer = self._llm_answer(standalone, passages, on_token, base)
                 if answer is not None:
-                    return self._finish(start, self._with_gap_note(answer, key_terms))
+                    return self._finish(start, self._with_gap_note(answer, key_terms, policy))
                 fallback_reason = "no_valid_citation"
             except Exception as exc:  # any failure of the model call: answer from the documents
                 fallback_reason = "llm_timeout" if _is_timeout(exc) else "llm_error"
@@ -124,19 +126,21 @@ class Answerer:
                             type(exc).__name__, fallback_reason)
         answer = self._extractive_answer(standalone, question, passages, base, fallback_reason)
         if answer.answered:
-            answer = self._with_gap_note(answer, key_terms)
+            answer = self._with_gap_note(answer, key_terms, policy)
         return self._finish(start, answer)
 
     def _decline(self, base: dict, uncovered: Sequence[str] = ()) -> Answer:
         return Answer(text=DECLINE_TEXT, answered=False, mode="none", prompt_version=None,
                       model=None, uncovered=list(uncovered), **base)
 
-    def _with_gap_note(self, answer: Answer, key_terms: Sequence[str]) -> Answer:
+    @staticmethod
+    def _with_gap_note(answer: Answer, key_terms: Sequence[str],
+                       policy: coverage.CoveragePolicy) -> Answer:
         """Say plainly which of the question's terms the cited passages do not mention."""
-        gap = coverage.check(key_terms, answer.sources)
-        if self.coverage_policy.notes(gap):
-            answer.text = f"{answer.text}\n\n{partial_note(gap.missing)}"
-            answer.uncovered = list(gap.missing)
+        missing = policy.noted(coverage.check(key_terms, answer.sources))
+        if missing:
+            answer.text = f"{answer.text}\n\n{partial_note(missing)}"
+            answer.uncovered = list(missing)
         return answer
 
     # ---- steps -------------------------------------------------------------------------------

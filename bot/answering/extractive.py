@@ -63,14 +63,16 @@ class Quote:
 def select_sentences(question: str, passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
                      *, max_sentences: int = 3, max_passages: int = 3, per_passage: int = 2,
                      focus: str | None = None, duplicate_threshold: float = 0.6,
-                     min_relative: float = 0.4) -> list[Quote]:
+                     min_relative: float = 0.4, other_section_relative: float = 0.7) -> list[Quote]:
     """Score every sentence of the top passages by overlap with the question's content words
     (words of `focus`, the latest question of a follow-up, count double) and by passage rank.
 
     A sentence scoring below `min_relative` of the best one is not quoted beside it (a stray
     shared word is not evidence). Of two near-duplicate sentences (an FAQ row restating the
     document) the one from the earlier passage is quoted: the retriever puts the primary source
-    first."""
+    first. A sentence from another section than the best one's (another programme) is quoted
+    only when it scores at least `other_section_relative` of the best: it must answer the
+    question too, not merely share a word with it."""
     q_tokens = set(content_tokens(tokenize(question)))
     focus_tokens = set(content_tokens(tokenize(focus))) if focus else set()
     candidates: list[Quote] = []
@@ -88,6 +90,8 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
         return []
     best = sorted(candidates, key=lambda q: -q.score)
     floor = max(1.0, min_relative * best[0].score)
+    other_floor = max(floor, other_section_relative * best[0].score)
+    lead_subject = subject_key(passages[best[0].passage_index])
     chosen: list[tuple[Quote, frozenset[str]]] = []
 
     def passage_full(index: int) -> bool:
@@ -98,6 +102,9 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
             break
         if chosen and quote.score < floor:
             break
+        if chosen and quote.score < other_floor and \
+                subject_key(passages[quote.passage_index]) != lead_subject:
+            continue
         sh = shingles(quote.text)
         twin = next((i for i, (_, other) in enumerate(chosen)
                      if containment(sh, other) >= duplicate_threshold), None)
@@ -118,6 +125,11 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / min(len(a), len(b))
+
+
+def subject_key(passage: Passage) -> str:
+    """The section a passage belongs to (an FAQ row: the section its 該当箇所 names)."""
+    return passage.basis or passage.section
 
 
 def subject_of(passage: Passage) -> str:

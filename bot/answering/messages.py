@@ -14,5 +14,5 @@ EMPTY_QUESTION_TEXT = "ご質問の内容が空でした。お手数ですが、
 def partial_note(missing) -> str:
     """The part of a question the documents do not cover, said plainly (after the answer)."""
     terms = "」「".join(missing)
-    return (f"※ ご質問のうち「{terms}」については、登録されている資料に記載が見つかりませんでした。"
-            "上記は資料に記載のある範囲でのお答えです。不足している点は担当職員にご確認ください。")
+    return (f"※ ご質問の「{terms}」については、引用した資料に記載が見つかりませんでした。"
+            "上記は資料に記載のある範囲でのお答えです。その点は担当職員にご確認ください。")

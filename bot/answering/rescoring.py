@@ -97,6 +97,18 @@ def term_share(terms: Sequence[str], hay: str, hay_tokens: set[str],
     return got / total
 
 
+def mentioned(terms: Sequence[str], text: str, tokenize: Callable[[str], list[str]]) -> set[str]:
+    """The `terms` that `text` mentions (whole, or by all of their parts)."""
+    hay = _fold(text)
+    hay_tokens = set(tokenize(hay))
+    out = set()
+    for term in terms:
+        parts = tokenize(term)
+        if _fold(term) in hay or (parts and all(p in hay_tokens for p in parts)):
+            out.add(term)
+    return out
+
+
 def best_sentence_share(tokens: frozenset[str], sentences: Sequence[str],
                         tokenize: Callable[[str], list[str]]) -> float:
     total = sum(_weight(t) for t in tokens)

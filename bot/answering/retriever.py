@@ -17,36 +17,16 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr, model_validator
 
-from bot.answering.basis import arrange, basis_of, chunks_by_section, diversify, in_basis_scope
+from bot.answering.basis import basis_of, diversify, expand_basis
 from bot.answering.evidence import EvidenceModel
 from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_fuse
+from bot.answering.passages import page_of, split_heading, to_document  # noqa: F401 (re-exported)
 from bot.answering.rescoring import Focus, RescoreParams, rescore
 from bot.domain import Passage
 from bot.errors import KnowledgeBaseMissing
-from ingest.index import Chunk
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
-
-
-def _page(value: Any) -> int | None:
-    try:
-        page = int(value)
-    except (TypeError, ValueError):
-        return None
-    return page if page > 0 else None
-
-
-def split_heading(text: str, metadata: dict) -> str:
-    """Chunk page_content is "<title> > <section>" on the first line, then the body: return the
-    body alone (title and section travel as separate fields)."""
-    first, sep, rest = text.partition("\n")
-    heading = str(metadata.get("heading") or "")
-    title = str(metadata.get("title") or "")
-    if sep and first.strip() and (first.strip() == heading.strip() or
-                                  (title and first.startswith(title))):
-        return rest.strip()
-    return text.strip()
 
 
 class Ranked(list):
@@ -82,6 +62,7 @@ class HybridRetriever(BaseRetriever):
     # (else the section's first chunk); at most `basis_max` per FAQ row.
     basis_scope: str = "siblings"
     basis_max: int = 1
+    basis_own_first: bool = True
     # How FAQ rows with a basis share the top-k with document chunks (see `basis.arrange`; 0 = no
     # limit). Chosen by bench/retrieval.py on the seed set + distractors: MRR@10 0.774 -> 0.841.
     basis_first: bool = True
@@ -195,7 +176,11 @@ class HybridRetriever(BaseRetriever):
             self.dedupe_threshold)
         if self.expand_faq_basis:
             rank = {cid: i for i, (cid, _) in enumerate(fused)}
-            kept = self._expand_basis(handle, kept, texts, score, k, doc_type, rank)
+            kept = expand_basis(handle, kept, texts, score, k, cache=self._basis_cache,
+                                scope=self.basis_scope, per_row=self.basis_max,
+                                own_first=self.basis_own_first, basis_first=self.basis_first,
+                                faq_slots=self.faq_slots, doc_type=doc_type, rank=rank,
+                                terms=Focus.of(focus).terms if focus else ())
         kept = diversify(kept, lambda cid: str(texts[cid][1].get("source", "")), k, self.max_per_source)
         out = Ranked()
         out.best_dense = max(dense_sim.values(), default=None) if mode != "bm25" else None
@@ -207,7 +192,7 @@ class HybridRetriever(BaseRetriever):
                 source=str(meta.get("source", "")),
                 title=str(meta.get("title", "")),
                 section=str(meta.get("section", "")),
-                page=_page(meta.get("page")),
+                page=page_of(meta.get("page")),
                 doc_type=str(meta.get("doc_type", "other")),
                 score=float(score[cid]),
                 dense_score=dense_sim.get(cid),
@@ -215,64 +200,6 @@ class HybridRetriever(BaseRetriever):
                 basis=basis_of(meta),
             ))
         return out
-
-    def _expand_basis(self, handle, kept: list[str], texts: dict, score: dict, k: int,
-                      doc_type: str | None = None, rank: dict | None = None) -> list[str]:
-        wanted: dict[str, str] = {}  # faq chunk id -> basis section path
-        for cid in kept[:k]:
-            meta = texts[cid][1]
-            basis = basis_of(meta)
-            if basis and basis != meta.get("section"):
-                wanted[cid] = basis
-        if not wanted:
-            return kept
-        sections = set(wanted.values())
-        missing = sorted(sections - self._basis_cache.keys())
-        if missing:
-            fetched = chunks_by_section(handle, missing)
-            if len(self._basis_cache) > 2048:
-                self._basis_cache.clear()
-            for section in missing:
-                self._basis_cache[section] = fetched.get(section, [])
-        found = {sec: self._basis_cache.get(sec, []) for sec in sections}
-        if not found:
-            return kept
-        position = rank if rank is not None else {cid: i for i, cid in enumerate(kept)}
-        if self.basis_scope != "section":
-            # The query's own candidates near the basis section count as its chunks too (FAQ
-            # sheets often name the parent heading only, or a neighbouring clause).
-            for sec in sections:
-                have = {c.chunk_id for c in found.get(sec, [])}
-                extra = [Chunk(cid, t, m) for cid, (t, m) in texts.items()
-                         if cid in position and cid not in have and
-                         in_basis_scope(str(m.get("section", "")), sec, self.basis_scope)]
-                if extra:
-                    found[sec] = list(found.get(sec, [])) + extra
-        units: list[tuple[str, list[str]]] = []  # (row id, basis ids it brought)
-        placed: set[str] = set()
-        for cid in kept:
-            if cid in placed:
-                continue
-            placed.add(cid)
-            brought: list[str] = []
-            units.append((cid, brought))
-            basis = wanted.get(cid)
-            candidates = [c for c in found.get(basis, []) if c.chunk_id != cid and
-                          (doc_type is None or c.metadata.get("doc_type") == doc_type)]
-            if not candidates:
-                continue
-            # The basis chunk already ranked highest, else the first chunk of that section.
-            ordered = sorted(candidates, key=lambda c: position.get(c.chunk_id, 10 ** 6))
-            for bid, btext, bmeta in ordered:
-                if len(brought) >= self.basis_max or (brought and bid not in position):
-                    break
-                if bid in placed:
-                    continue
-                texts.setdefault(bid, (btext, bmeta))
-                score[bid] = max(score.get(bid, 0.0), score.get(cid, 0.0))  # stands in for the row
-                brought.append(bid)
-                placed.add(bid)
-        return arrange(units, wanted, basis_first=self.basis_first, faq_slots=self.faq_slots)
 
     def _rescore(self, fused: list, texts: dict, focus: str) -> list:
         from ingest.tokenizer import tokenize
@@ -318,9 +245,7 @@ def _check_k(k) -> int:
     return k
 
 
-def to_document(p: Passage) -> Document:
-    return Document(page_content=p.text, id=p.chunk_id, metadata={
-        "chunk_id": p.chunk_id, "source": p.source, "title": p.title, "section": p.section,
-        "page": p.page or 0, "doc_type": p.doc_type, "score": p.score,
-        "dense_score": p.dense_score, "bm25_score": p.bm25_score,
-    })
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k (the number of passages to return) must be a positive integer, got {k!r}")
+    return k

@@ -164,3 +164,39 @@ def test_azure_settings_use_the_deployment(indexed_settings, make_answerer, open
     request = openai_server.chat_requests[0]
     assert request.path == "/openai/deployments/consult-dep/chat/completions"
     assert request.headers["api-key"] == "azure-test-key"
+
+
+def test_a_standalone_question_is_not_condensed(llm_settings, make_answerer, openai_server):
+    """After a question about DX, a new topic with its own words goes to retrieval unchanged:
+    no condense request reaches the model, only the answer request."""
+    openai_server.script("ふるさと納税の研修会や相談会を開催しています[1]。")
+    history = [HistoryTurn(question="役場にDXに詳しい職員がいないのですが、道から支援はありますか？",
+                           answer="アドバイザーを派遣しています[1]。")]
+    question = "話は変わりますが、ふるさと納税の研修会はありますか？"
+    answer = make_answerer(llm_settings()).answer(question, history)
+    assert answer.standalone_question is None and answer.mode == "llm"
+    [request] = openai_server.chat_requests
+    assert "<history>" not in request.messages[-1]["content"]
+    assert f"<question>\n{question}\n</question>" in request.messages[-1]["content"]
+    assert "ふるさと納税" in answer.sources[0].section
+
+
+def test_out_of_scope_after_a_topic_is_declined_without_the_model(llm_settings, make_answerer,
+                                                                   openai_server):
+    history = [HistoryTurn(question="役場にDXに詳しい職員がいないのですが、道から支援はありますか？",
+                           answer="アドバイザーを派遣しています[1]。")]
+    answer = make_answerer(llm_settings()).answer("明日の札幌の天気を教えてください", history)
+    assert not answer.answered and openai_server.chat_requests == []
+
+
+def test_condensing_failure_falls_back_to_the_conversation_rule(llm_settings, make_answerer,
+                                                                 openai_server):
+    history = [HistoryTurn(question="地域おこし協力隊の任期後の定住に向けて、道の支援はありますか？",
+                           answer="ワンストップ窓口を設置しています[1]。")]
+    openai_server.script(Reply(status=500, error="boom"), "隊員本人も相談できます[1]。")
+    question = "その窓口は隊員本人も使えますか？"
+    answer = make_answerer(llm_settings()).answer(question, history)
+    # the referent turn's question, then the follow-up: what the extractive mode retrieves with
+    assert answer.standalone_question == f"{history[0].question}\n{question}"
+    assert answer.answered and any("協力隊" in p.section for p in answer.sources)
+    assert len(openai_server.chat_requests) == 2          # the failed condense, then the answer

@@ -97,13 +97,16 @@ def _passage(text: str, section: str = "VI 市町村戦略支援") -> Passage:
                    doc_type="strategy", score=1.0)
 
 
-def test_coverage_declines_when_the_key_terms_are_in_no_passage():
+def test_coverage_declines_a_follow_up_whose_key_terms_are_in_no_passage():
     news = [_passage("国民健康保険証の更新のお知らせ。新しい保険証を郵送します。", "広報")]
     gap = check(terms("国民健康保険税の税率改定の手続きを教えて").key_terms, news)
     assert set(gap.missing) >= {"税率", "改定"}
-    assert CoveragePolicy().declines(gap)
+    assert CoveragePolicy().declines(gap)                     # a follow-up: declined
+    standalone = CoveragePolicy().standalone()                 # standalone: answered, but says so
+    assert not standalone.declines(gap) and {"税率", "改定"} <= set(standalone.noted(gap))
     ramen = [_passage("ラーメン店を営む店主にお話を伺いました。", "広報")]
     assert CoveragePolicy().declines(check(terms("おすすめのラーメン屋を教えて").key_terms, ramen))
+    assert CoveragePolicy().strict().declines(check(terms("除雪費の特別交付税の算定方法").key_terms, news))
 
 
 def test_coverage_notes_a_missing_facet_but_answers():
@@ -112,9 +115,9 @@ def test_coverage_notes_a_missing_facet_but_answers():
     gap = check(terms("地域づくり総合交付金の締切はいつですか？").key_terms, fund)
     assert gap.missing == ("締切",)
     policy = CoveragePolicy()
-    assert not policy.declines(gap) and policy.notes(gap)
+    assert not policy.declines(gap) and policy.noted(gap) == ("締切",)   # a facet is always named
     covered = check(terms("地域づくり総合交付金はどんな取組を支援していますか？").key_terms, fund)
-    assert covered.missing == () and not policy.notes(covered)
+    assert covered.missing == () and policy.noted(covered) == ()
 
 
 def test_masked_personal_data_is_no_key_term():

@@ -253,3 +253,28 @@ def test_env_example_copied_as_is_is_valid_and_unconfigured(tmp_path):
     assert not settings.llm_configured
     assert settings.chroma_host is None and settings.database_url is None
     assert settings.embeddings == "local"
+
+
+@pytest.mark.parametrize("name,conversations,turns,mid", [("conversations.jsonl", 30, 90, 3),
+                                                          ("conversations_holdout.jsonl", 10, 30, 1)])
+def test_conversation_sets(name, conversations, turns, mid):
+    """Every expected text is in the bundled knowledge base (excerpt or FAQ); the sets are as
+    large as issue 15 asks, hold follow-ups, switches and out-of-scope turns mid-conversation."""
+    from bot.answering.conversation_eval import load_conversations
+
+    kb = _norm(STRATEGY_MD.read_text(encoding="utf-8").replace("**", "")) + \
+        _norm(FAQ_CSV.read_text(encoding="utf-8"))
+    dialogues = load_conversations(EVAL / name)
+    assert len(dialogues) >= conversations
+    all_turns = [t for d in dialogues for t in d.turns]
+    assert len(all_turns) >= turns
+    for turn in all_turns:
+        assert turn.declined != bool(turn.expected_text), turn
+        for expected in turn.expected_text:
+            assert _norm(expected) in kb, expected
+    mid_declines = sum(1 for d in dialogues for t in d.turns[1:-1] if t.declined)
+    assert mid_declines >= mid
+    questions = [t.question for t in all_turns]
+    assert any("話は変わりますが" in q for q in questions)
+    assert any(q.startswith(("その", "それ")) for q in questions)
+    assert len({d.id for d in dialogues}) == len(dialogues)
