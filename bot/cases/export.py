@@ -1,13 +1,20 @@
 """Serialising cases for people and programs: the stable JSON object of ``--json`` / jsonl,
-and the CSV export (one row per turn, Japanese headers, UTF-8 with BOM so Excel opens it)."""
+and the spreadsheet export used by `consult cases export` and the console's エクスポート page:
+CSV (UTF-8 with BOM so Excel opens it, CRLF) or XLSX (openpyxl), one row per turn
+(``CSV_HEADER``) or one row per case (``CASE_HEADER``), Japanese headers, JST times.
+
+Every spreadsheet cell, CSV and XLSX alike, goes through ``cell_value`` — the one place where a
+value becomes a cell (and where formula neutralisation belongs).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Any, Iterable, Literal
 
 from bot.cases.views import STATUS_LABELS, CaseDetail, EventView, TurnView
 
@@ -22,6 +29,14 @@ CSV_HEADER = [
     "モデル", "プロンプト版", "根拠の強さ", "応答時間(ミリ秒)", "出典", "評価", "評価コメント",
     "職員回答数", "エラー",
 ]
+# One row per case: the case columns of CSV_HEADER, then the case's totals and staff times.
+CASE_HEADER = CSV_HEADER[:10] + [
+    "質問数", "ボットが回答できなかった質問数", "👍の数", "👎の数", "職員回答数", "対応が必要な理由",
+    "職員対応が必要になった日時", "職員の初回回答日時", "解決日時", "最初の質問", "最後の回答",
+]
+Per = Literal["turn", "case"]
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -85,13 +100,47 @@ def _sources_text(t: TurnView) -> str:
     return "\n".join(parts)
 
 
-def csv_rows(details: Iterable[CaseDetail]) -> Iterable[list[str]]:
+def cell_value(value: Any) -> str:
+    """The text of one spreadsheet cell (CSV and XLSX): None is empty, the rest as text."""
+    return "" if value is None else str(value)
+
+
+def _case_head(c) -> list[str]:
+    return [c.ref, STATUS_LABELS.get(c.status, c.status), c.requester_id,
+            c.requester_name or "", c.municipality or "", c.title, c.assignee or "",
+            "、".join(c.programmes), local(c.created_at), local(c.updated_at)]
+
+
+def _staff_replies(d: CaseDetail) -> int:
+    return sum(1 for e in d.events if e.kind == "staff_reply")
+
+
+def case_rows(details: Iterable[CaseDetail]) -> Iterable[list[str]]:
+    """One row per case (``CASE_HEADER``)."""
+    from bot.cases.views import ESCALATION_LABELS
+
     for d in details:
         c = d.case
-        staff_replies = sum(1 for e in d.events if e.kind == "staff_reply")
-        head = [c.ref, STATUS_LABELS.get(c.status, c.status), c.requester_id,
-                c.requester_name or "", c.municipality or "", c.title, c.assignee or "",
-                "、".join(c.programmes), local(c.created_at), local(c.updated_at)]
+        reasons = [e.data.get("reason") for e in d.events
+                   if e.kind == "escalated" and e.data and e.data.get("reason")]
+        reason = c.escalation_reason or (reasons[-1] if reasons else None)
+        last_answer = next((t.answer for t in reversed(d.turns) if t.answer), "")
+        yield _case_head(c) + [
+            str(len(d.turns)), str(sum(1 for t in d.turns if t.answered is False)),
+            str(sum(1 for t in d.turns if t.feedback == "up")),
+            str(sum(1 for t in d.turns if t.feedback == "down")), str(_staff_replies(d)),
+            ESCALATION_LABELS.get(reason, reason or ""), local(c.escalated_at),
+            local(c.first_staff_response_at), local(c.resolved_at),
+            d.turns[0].question if d.turns else "", last_answer,
+        ]
+
+
+def csv_rows(details: Iterable[CaseDetail]) -> Iterable[list[str]]:
+    """One row per turn (``CSV_HEADER``); a case without turns gets one row."""
+    for d in details:
+        c = d.case
+        staff_replies = _staff_replies(d)
+        head = _case_head(c)
         if not d.turns:
             yield head + [""] * 12 + [str(staff_replies), ""]
             continue
@@ -107,13 +156,60 @@ def csv_rows(details: Iterable[CaseDetail]) -> Iterable[list[str]]:
             ]
 
 
-def csv_bytes(details: Iterable[CaseDetail]) -> bytes:
-    """The whole CSV as UTF-8 with BOM (Excel-friendly), CRLF line ends."""
+def table(details: Iterable[CaseDetail], per: Per = "turn") -> Iterator[list[str]]:
+    """The header, then the rows, every value already a cell (``cell_value``)."""
+    if per not in ("turn", "case"):
+        raise ValueError(f"per must be 'turn' or 'case', not {per!r}")
+    yield [cell_value(v) for v in (CSV_HEADER if per == "turn" else CASE_HEADER)]
+    for row in (csv_rows(details) if per == "turn" else case_rows(details)):
+        yield [cell_value(v) for v in row]
+
+
+def csv_chunks(details: Iterable[CaseDetail], per: Per = "turn") -> Iterator[bytes]:
+    """The CSV as UTF-8 chunks (the first starts with the BOM), CRLF line ends: for streaming."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(details))
-    return buf.getvalue().encode("utf-8-sig")
+    first = True
+    for n, row in enumerate(table(details, per), start=1):
+        writer.writerow(row)
+        if n % 200 == 0:
+            yield buf.getvalue().encode("utf-8-sig" if first else "utf-8")
+            buf.seek(0)
+            buf.truncate()
+            first = False
+    if buf.getvalue() or first:
+        yield buf.getvalue().encode("utf-8-sig" if first else "utf-8")
+
+
+def csv_bytes(details: Iterable[CaseDetail], per: Per = "turn") -> bytes:
+    """The whole CSV as UTF-8 with BOM (Excel-friendly), CRLF line ends."""
+    return b"".join(csv_chunks(details, per))
+
+
+def xlsx_bytes(details: Iterable[CaseDetail], per: Per = "turn") -> bytes:
+    """The same table as an Excel workbook (one sheet 「相談記録」, header row frozen)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("相談記録")
+    ws.freeze_panes = "A2"
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    for n, row in enumerate(table(details, per)):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"          # text, never a formula
+            if n == 0:
+                cell.font = bold
+            elif "\n" in value:
+                cell.alignment = wrap
+            cells.append(cell)
+        ws.append(cells)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 def jsonl_bytes(details: Iterable[CaseDetail]) -> bytes:

@@ -1,9 +1,8 @@
-"""Read-side queries of the case store: lists, the staff queue, exports and statistics."""
+"""Read-side queries of the case store: lists, the App Home queue, case details and exports
+(the console's queue, statistics and 👎 list are in ``queue.py``, ``stats.py``, ``feedback.py``)."""
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import case as sql_case
@@ -13,8 +12,7 @@ from sqlalchemy.orm import Session
 from bot.cases.convert import case_view, case_views, event_view, turn_counts, turn_view
 from bot.cases.lifecycle import get_case_row
 from bot.cases.models import CaseRow, EventRow, TurnRow
-from bot.cases.views import (INTERNAL_EVENT_KINDS, CaseDetail, CaseStats, CaseStatus, EventKind,
-                             StaffQueue)
+from bot.cases.views import INTERNAL_EVENT_KINDS, CaseDetail, CaseStatus, StaffQueue
 
 
 def _list_rows(s: Session, *, status=None, since=None, municipality=None, requester=None,
@@ -78,6 +76,12 @@ def _details(s: Session, rows: list[CaseRow], include_internal: bool) -> list[Ca
             for r in rows]
 
 
+def details_by_ids(s: Session, ids: list[int], include_internal: bool) -> list[CaseDetail]:
+    """The cases ``ids`` (in that order) with turns and events."""
+    rows = {r.id: r for r in s.scalars(select(CaseRow).where(CaseRow.id.in_(ids)))}
+    return _details(s, [rows[i] for i in ids if i in rows], include_internal)
+
+
 def detail(s: Session, case_id: int, include_internal: bool) -> CaseDetail:
     return _details(s, [get_case_row(s, case_id)], include_internal)[0]
 
@@ -87,72 +91,3 @@ def export_details(s: Session, since: datetime | None, include_internal: bool) -
     if since is not None:
         stmt = stmt.where(CaseRow.created_at >= since)
     return _details(s, list(s.scalars(stmt)), include_internal)
-
-
-def _median(values: list[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
-def stats(s: Session, since: datetime | None) -> CaseStats:
-    stmt = select(CaseRow)
-    if since is not None:
-        stmt = stmt.where(CaseRow.created_at >= since)
-    rows = list(s.scalars(stmt))
-    ids = [r.id for r in rows]
-    by_status = Counter({str(st): 0 for st in CaseStatus})
-    by_municipality: Counter = Counter()
-    by_programme: Counter = Counter()
-    for r in rows:
-        by_status[r.status] += 1
-        by_municipality[r.municipality or ""] += 1
-        for p in r.programmes or ():
-            by_programme[p] += 1
-
-    staff_replied: set[int] = set()
-    first_assign: dict[int, datetime] = {}
-    answered_cases: set[int] = set()
-    n_turns = up = down = 0
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for case_id, kind, created in s.execute(
-                select(EventRow.case_id, EventRow.kind, EventRow.created_at)
-                .where(EventRow.case_id.in_(chunk),
-                       EventRow.kind.in_([EventKind.STAFF_REPLY.value, EventKind.ASSIGNED.value]))
-                .order_by(EventRow.id)):
-            if kind == EventKind.STAFF_REPLY:
-                staff_replied.add(case_id)
-            elif case_id not in first_assign:
-                first_assign[case_id] = created
-        for case_id, answered, feedback in s.execute(
-                select(TurnRow.case_id, TurnRow.answered, TurnRow.feedback)
-                .where(TurnRow.case_id.in_(chunk))):
-            n_turns += 1
-            up += feedback == "up"
-            down += feedback == "down"
-            if answered:
-                answered_cases.add(case_id)
-
-    response_s, take_s = [], []
-    for r in rows:
-        if r.escalated_at is None:
-            continue
-        if r.first_staff_response_at is not None:
-            response_s.append((r.first_staff_response_at - r.escalated_at).total_seconds())
-        if r.id in first_assign:
-            take_s.append((first_assign[r.id] - r.escalated_at).total_seconds())
-
-    bot_answered = len(answered_cases - staff_replied)
-    return CaseStats(
-        total=len(rows),
-        by_status=dict(by_status),
-        by_municipality=dict(by_municipality.most_common()),
-        by_programme=dict(by_programme.most_common()),
-        bot_answered=bot_answered,
-        staff_answered=len(staff_replied),
-        unanswered=len(rows) - bot_answered - len(staff_replied),
-        turns=n_turns,
-        feedback_up=up,
-        feedback_down=down,
-        median_staff_response_s=_median([max(0.0, v) for v in response_s]),
-        median_time_to_take_s=_median([max(0.0, v) for v in take_s]),
-    )

@@ -31,11 +31,12 @@ from sqlalchemy.orm import Session
 from bot.cases import lifecycle as lc
 from bot.cases import migrate, queries
 from bot.cases.actions import CaseActions
+from bot.cases.reports import CaseReports
 from bot.cases.convert import one_case_view, turn_view
 from bot.cases.db import create_case_engine, utcnow
 from bot.cases.models import TurnRow
 from bot.cases.routing import ROUTER_KEY
-from bot.cases.views import (BegunTurn, CaseDetail, CaseStats, CaseStatus, CaseView, OpenedCase,
+from bot.cases.views import (BegunTurn, CaseDetail, CaseStatus, CaseView, OpenedCase,
                              StaffQueue, TurnView, parse_ref)
 from bot.domain import Answer, Conversation, HistoryTurn, Requester
 from bot.errors import CaseNotFound, ConsultError, StoreUnavailable
@@ -56,7 +57,7 @@ def _check_status(status: str | None) -> None:
             "のいずれかを指定してください。"))
 
 
-class CaseStore(CaseActions):
+class CaseStore(CaseActions, CaseReports):
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow,
                  router: Callable | None = None):
         self.engine = engine
@@ -304,6 +305,3 @@ class CaseStore(CaseActions):
                        include_internal: bool = True) -> list[CaseDetail]:
         """Every case (oldest first) with turns and events, for `consult cases export`."""
         return self._run(lambda s, now: queries.export_details(s, since, include_internal))
-
-    def stats(self, *, since: datetime | None = None) -> CaseStats:
-        return self._run(lambda s, now: queries.stats(s, since))

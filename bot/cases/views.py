@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Mapping
 
@@ -253,10 +253,32 @@ class StaffQueue:
 
 
 @dataclass(frozen=True)
+class WeekStats:
+    """One week (Monday, JST) of ``CaseStats.weeks``: the cases that started in it."""
+
+    week_start: date
+    cases: int
+    bot: int                             # answered by the bot alone
+    declined: int                        # the bot could not answer a question
+    staff: int                           # needed staff (asked for a person / 👎)
+    feedback_up: int
+    feedback_down: int
+    median_staff_response_s: float | None
+    median_resolution_s: float | None
+
+    @property
+    def feedback_up_rate(self) -> float | None:
+        total = self.feedback_up + self.feedback_down
+        return None if total == 0 else self.feedback_up / total
+
+
+@dataclass(frozen=True)
 class CaseStats:
+    """Statistics of the cases started in a period (``bot.cases.stats``)."""
+
     total: int
     by_status: Mapping[str, int]
-    by_municipality: Mapping[str, int]   # "" when unknown
+    by_municipality: Mapping[str, int]   # "" when unknown; most cases first
     by_programme: Mapping[str, int]
     bot_answered: int                    # answered by the bot, no staff reply
     staff_answered: int                  # at least one staff reply
@@ -266,6 +288,11 @@ class CaseStats:
     feedback_down: int
     median_staff_response_s: float | None    # escalation -> first staff reply
     median_time_to_take_s: float | None      # escalation -> first assignment
+    median_resolution_s: float | None = None     # escalation -> resolved
+    outcomes: Mapping[str, int] = field(default_factory=dict)   # bot / declined / staff
+    weeks: tuple[WeekStats, ...] = ()
+    since: datetime | None = None        # the period: since <= created_at < until
+    until: datetime | None = None
 
     @property
     def feedback_up_rate(self) -> float | None:

@@ -67,19 +67,35 @@ def _store(ctx: typer.Context, *, upgrade: bool = True) -> Iterator:
             store.close()
 
 
-def _since(value: Optional[str]) -> Optional[datetime]:
-    """`--since`: a date (JST midnight) or an ISO date-time (JST when no offset is given)."""
+def _when(value: Optional[str], *, end: bool = False) -> Optional[datetime]:
+    """A period bound: a date (JST) or an ISO date-time (JST when no offset is given). As the end
+    of a period (``end=True``) a plain date includes that whole day."""
     if not value:
         return None
+    from datetime import timedelta
+
     from bot.cases.export import JST
 
+    text = value.strip()
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"日付「{value}」を読み取れません。2026-04-01 の形式で指定してください。")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=JST)
+    if end and len(text) == 10:  # a date: up to the end of that day
+        parsed += timedelta(days=1)
     return parsed.astimezone(timezone.utc)
+
+
+def _since(value: Optional[str]) -> Optional[datetime]:
+    """`--since`: a date (JST midnight) or an ISO date-time (JST when no offset is given)."""
+    return _when(value)
+
+
+def _until(value: Optional[str]) -> Optional[datetime]:
+    """`--until`: through that date (JST), or up to an ISO date-time."""
+    return _when(value, end=True)
 
 
 def _status(value: Optional[str]) -> Optional[str]:
@@ -234,18 +250,39 @@ def municipality_cmd(ctx: typer.Context, ref: str = typer.Argument(..., help="�
 @cases_app.command("export")
 def export_cmd(
     ctx: typer.Context,
-    fmt: str = typer.Option("csv", "--format", help="csv または jsonl"),
+    fmt: str = typer.Option("csv", "--format", help="csv / xlsx / jsonl"),
+    per: str = typer.Option("turn", "--per", help="turn（質問ごとに 1 行）または case（相談ごとに 1 行）"),
     since: Optional[str] = typer.Option(None, "--since", help="この日付以降に始まった相談"),
+    until: Optional[str] = typer.Option(None, "--until", help="この日付までに始まった相談"),
+    status: Optional[str] = typer.Option(None, "--status", callback=_status,
+                                         help="answered / needs_staff / in_progress / resolved"),
+    municipality: Optional[str] = typer.Option(None, "--municipality", help="市町村名"),
+    query: Optional[str] = typer.Option(None, "--search", help="件名・質問・回答に含まれる語（空白区切りですべてを含む）"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="出力先ファイル（省略時は標準出力）"),
 ) -> None:
-    """相談記録を CSV（UTF-8 BOM 付き、Excel 対応）または JSON Lines で出力します。"""
-    from bot.cases.export import csv_bytes, jsonl_bytes
+    """相談記録を CSV（UTF-8 BOM 付き）・Excel（xlsx）・JSON Lines で出力します（職員用ページのエクスポートと同じ列）。"""
+    from bot.cases import export
+    from bot.cases.queue import QueueFilter
 
-    if fmt not in ("csv", "jsonl"):
-        raise typer.BadParameter("csv または jsonl を指定してください。", param_hint="--format")
+    if fmt not in ("csv", "xlsx", "jsonl"):
+        raise typer.BadParameter("csv / xlsx / jsonl のいずれかを指定してください。", param_hint="--format")
+    if per not in ("turn", "case"):
+        raise typer.BadParameter("turn または case を指定してください。", param_hint="--per")
+    if fmt == "xlsx" and output is None and sys.stdout.isatty():
+        _fail("エラー: Excel 形式は --output でファイルを指定してください。", 2)
+    start, end = _since(since), _until(until)
     with _store(ctx) as store:
-        details = store.export_details(since=_since(since))
-        _write(csv_bytes(details) if fmt == "csv" else jsonl_bytes(details), output)
+        f = QueueFilter(tab=status or "all", municipality=municipality, q=query or "")
+        details = [d for d in store.iter_export(f)
+                   if (start is None or d.case.created_at >= start)
+                   and (end is None or d.case.created_at < end)]
+        if fmt == "csv":
+            data = export.csv_bytes(details, per)
+        elif fmt == "xlsx":
+            data = export.xlsx_bytes(details, per)
+        else:
+            data = export.jsonl_bytes(details)
+        _write(data, output)
     if output is not None:
         typer.echo(f"{len(details)} 件の相談を {output} に出力しました。", err=True)
 
@@ -253,29 +290,22 @@ def export_cmd(
 @cases_app.command("stats")
 def stats_cmd(ctx: typer.Context,
               since: Optional[str] = typer.Option(None, "--since", help="この日付以降に始まった相談"),
+              until: Optional[str] = typer.Option(None, "--until", help="この日付までに始まった相談"),
               as_json: bool = typer.Option(False, "--json", help="JSON で出力")) -> None:
-    """相談の集計（状態・市町村・事業別件数、回答者、評価、職員の初回対応時間）を表示します。"""
+    """相談の集計（職員用ページの「集計」と同じ数値）: 週ごとの件数、状態・事業・市町村別、評価、職員の対応時間。"""
+    from bot.cases.stats import OUTCOMES
     from bot.cases.views import STATUS_LABELS
     from bot.directory import group_by_subprefecture
 
     with _store(ctx) as store:
-        st = store.stats(since=_since(since))
+        st = store.stats(since=_since(since), until=_until(until))
     rate = st.feedback_up_rate
     regions = group_by_subprefecture(dict(st.by_municipality))
     if as_json:
-        typer.echo(json.dumps({
-            "total": st.total, "by_status": dict(st.by_status),
-            "by_municipality": dict(st.by_municipality), "by_programme": dict(st.by_programme),
-            "by_subprefecture": {r.name: {"total": r.total, "municipalities": dict(r.municipalities)}
-                                 for r in regions},
-            "bot_answered": st.bot_answered, "staff_answered": st.staff_answered,
-            "unanswered": st.unanswered, "turns": st.turns, "feedback_up": st.feedback_up,
-            "feedback_down": st.feedback_down, "feedback_up_rate": rate,
-            "median_staff_response_s": st.median_staff_response_s,
-            "median_time_to_take_s": st.median_time_to_take_s,
-        }, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(stats_json(st), ensure_ascii=False, indent=2))
         return
     typer.echo(f"相談件数: {st.total} 件（質問 {st.turns} 件）")
+    typer.echo("内訳: " + "、".join(f"{label} {st.outcomes.get(key, 0)}" for key, label in OUTCOMES))
     typer.echo("状態別: " + "、".join(f"{STATUS_LABELS.get(k, k)} {v}" for k, v in st.by_status.items()))
     typer.echo("市町村別: " + ("、".join(f"{k or '未設定'} {v}" for k, v in st.by_municipality.items()) or "-"))
     typer.echo("振興局別: " + ("、".join(
@@ -283,10 +313,45 @@ def stats_cmd(ctx: typer.Context,
         for r in regions) or "-"))
     typer.echo("事業別: " + ("、".join(f"{k} {v}" for k, v in st.by_programme.items()) or "-"))
     typer.echo(f"回答者: ボットのみ {st.bot_answered} 件、職員 {st.staff_answered} 件、未回答 {st.unanswered} 件")
-    rate_text = "-" if rate is None else f"{rate:.0%}"
-    typer.echo(f"評価: 👍 {st.feedback_up} / 👎 {st.feedback_down}（👍 の割合 {rate_text}）")
+    typer.echo(f"評価: 👍 {st.feedback_up} / 👎 {st.feedback_down}（👍 の割合 {_percent(rate)}）")
     typer.echo(f"職員の初回回答までの時間（中央値）: {_duration(st.median_staff_response_s)}")
     typer.echo(f"職員が担当するまでの時間（中央値）: {_duration(st.median_time_to_take_s)}")
+    typer.echo(f"解決までの時間（中央値）: {_duration(st.median_resolution_s)}")
+    if st.weeks:
+        typer.echo("週ごと（週の初めの月曜日: 件数 = ボットが回答 / 回答できず / 職員対応、👍 の割合）:")
+        for w in st.weeks:
+            typer.echo(f"  {w.week_start.isoformat()}: {w.cases} = {w.bot} / {w.declined} / {w.staff}、"
+                       f"👍 {_percent(w.feedback_up_rate)}")
+
+
+def stats_json(st) -> dict:
+    """The JSON of `consult cases stats --json` (the console's 集計 page shows the same numbers)."""
+    from bot.cases.export import iso
+    from bot.directory import group_by_subprefecture
+
+    return {
+        "since": iso(st.since), "until": iso(st.until),
+        "total": st.total, "by_status": dict(st.by_status),
+        "by_municipality": dict(st.by_municipality), "by_programme": dict(st.by_programme),
+        "by_subprefecture": {r.name: {"total": r.total, "municipalities": dict(r.municipalities)}
+                             for r in group_by_subprefecture(dict(st.by_municipality))},
+        "outcomes": dict(st.outcomes),
+        "bot_answered": st.bot_answered, "staff_answered": st.staff_answered,
+        "unanswered": st.unanswered, "turns": st.turns, "feedback_up": st.feedback_up,
+        "feedback_down": st.feedback_down, "feedback_up_rate": st.feedback_up_rate,
+        "median_staff_response_s": st.median_staff_response_s,
+        "median_time_to_take_s": st.median_time_to_take_s,
+        "median_resolution_s": st.median_resolution_s,
+        "weeks": [{"week_start": w.week_start.isoformat(), "cases": w.cases, "bot": w.bot,
+                   "declined": w.declined, "staff": w.staff, "feedback_up": w.feedback_up,
+                   "feedback_down": w.feedback_down, "feedback_up_rate": w.feedback_up_rate,
+                   "median_staff_response_s": w.median_staff_response_s,
+                   "median_resolution_s": w.median_resolution_s} for w in st.weeks],
+    }
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
 
 
 def _duration(seconds: float | None) -> str:

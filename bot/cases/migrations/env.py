@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from bot.cases.migrate import include_name
 from bot.cases.models import VERSION_TABLE, Base
 
 # Any constant works; it only has to be the same for every replica.
@@ -25,6 +26,7 @@ def run_migrations_online() -> None:
         version_table=VERSION_TABLE,
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=False,
+        include_name=include_name,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
