@@ -24,7 +24,7 @@ from ingest import lexical, state
 from ingest.chunking import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
 from ingest.chunks import document_chunks
 from ingest.embeddings import make_embeddings
-from ingest.errors import LoadError, UnsupportedFile
+from ingest.errors import IngestError, LoadError, UnsupportedFile
 from ingest.loaders import load_file
 from ingest.lock import ingest_lock
 from ingest.progress import Progress
@@ -58,9 +58,22 @@ def run_ingest(
         report = _run(settings, scope, rebuild, True, progress, embeddings, chunk_size, overlap)
     else:
         with ingest_lock(settings.data_dir):
-            report = _run(settings, scope, rebuild, False, progress, embeddings, chunk_size, overlap)
+            try:
+                report = _run(settings, scope, rebuild, False, progress, embeddings, chunk_size,
+                              overlap)
+            except Exception as exc:  # recorded for the console's 資料 page, then raised
+                state.save_last_run(settings.data_dir, {
+                    "finished_at": _now(), "root": str(scope.root), "scope": scope.prefix,
+                    "fatal": str(exc) if isinstance(exc, IngestError) else type(exc).__name__})
+                raise
+            report.elapsed_s = time.perf_counter() - started
+            state.save_last_run(settings.data_dir, {**report.to_dict(), "finished_at": _now()})
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size, overlap):
@@ -156,6 +169,9 @@ def _run(settings, scope, rebuild, dry_run, progress, raw_embeddings, chunk_size
                     continue
                 report.chars_loaded += document.char_count()
                 entry["chunks"] = len(chunks)
+                entry["title"] = chunks[0].metadata.get("title") or document.title
+                entry["doc_type"] = chunks[0].metadata.get("doc_type")
+                entry["indexed_at"] = _now()
                 batch.extend(chunks)
                 batch_entries.append((source, entry))
                 if len(batch) >= INDEX_BATCH_CHUNKS:

@@ -1,5 +1,6 @@
 """Small JSON state files under data_dir: the per-collection file manifest (what was ingested,
-by content hash) and the generation marker that readers poll to pick up a refreshed index."""
+by content hash, with each file's title, type, chunks and indexing time), the generation marker
+that readers poll to pick up a refreshed index, and the report of the last ingest run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 from pathlib import Path
 
 MARKER_NAME = "index_generation.json"
+LAST_RUN_NAME = "last_ingest_run.json"
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -51,3 +53,12 @@ def read_marker(data_dir: Path) -> dict | None:
 
 def write_marker(data_dir: Path, marker: dict) -> None:
     _write_json(marker_path(data_dir), marker)
+
+
+def save_last_run(data_dir: Path, report: dict) -> None:
+    """The report of the last (non-dry) ingest run, or its fatal error (``"fatal"``)."""
+    _write_json(data_dir / LAST_RUN_NAME, report)
+
+
+def read_last_run(data_dir: Path) -> dict | None:
+    return _read_json(data_dir / LAST_RUN_NAME)
