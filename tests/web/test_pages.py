@@ -210,7 +210,7 @@ def test_dashboard_shows_the_numbers_of_consult_cases_stats(console, seeded, mon
     assert kpis["ボットが回答できず"] == str(st["outcomes"]["declined"])
     assert kpis["職員対応が必要"] == str(st["outcomes"]["staff"])
     assert f"👍 {st['feedback_up']} / 👎 {st['feedback_down']}" in html
-    weekly, programmes, municipalities = Tables(html).tables
+    weekly, programmes, regions, municipalities = Tables(html).tables
     by_week = {row[0]: row for row in weekly[1:]}
     assert list(by_week) == [w["week_start"] for w in st["weeks"]]
     for w in st["weeks"]:
@@ -220,8 +220,10 @@ def test_dashboard_shows_the_numbers_of_consult_cases_stats(console, seeded, mon
     assert {r[0]: int(r[1]) for r in programmes[1:]} == st["by_programme"]
     assert {("" if r[0] == "未設定" else r[0]): int(r[1]) for r in municipalities[1:]} == \
         st["by_municipality"]
+    assert {r[0]: int(r[1]) for r in regions[1:]} == \
+        {name: v["total"] for name, v in st["by_subprefecture"].items()}
     # charts drawn on the server, readable without colour: patterns, a legend, titles
-    assert html.count('<svg class="chart" role="img"') == 5
+    assert html.count('<svg class="chart" role="img"') == 6
     assert 'id="p-hatch"' in html and "ボットが回答できず" in html and "<title" in html
     assert "<script" not in html
 

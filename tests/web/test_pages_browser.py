@@ -154,7 +154,7 @@ def test_dashboard_feedback_and_documents(console, signed_in_page, live_console,
     page.get_by_role("link", name="集計").click()
     page.wait_for_url("**/stats")
     charts = page.locator("svg.chart")
-    assert charts.count() == 5 and charts.first.is_visible()
+    assert charts.count() == 6 and charts.first.is_visible()
     assert page.locator("svg.chart rect").count() > 20
     assert "週ごとの相談件数" in page.locator("main").inner_text()
     assert fits_1366(page)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.cases.stats import OUTCOMES
 from bot.cases.views import STATUS_LABELS
 from bot.cases.workdays import JST
+from bot.directory import group_by_subprefecture
 from bot.web import charts
 from bot.web.auth import Staff, require_staff
 from bot.web.pages import NavEntry
@@ -126,6 +127,7 @@ def build_charts(st) -> dict:
     labels = [f"{w.week_start.month}/{w.week_start.day:02d}" for w in weeks]
     hours = lambda v: None if v is None else v / 3600  # noqa: E731
     top = list(st.by_municipality.items())[:TOP_MUNICIPALITIES]
+    regions = group_by_subprefecture(dict(st.by_municipality))
     return {
         "weekly": charts.stacked_columns(labels, [(w.bot, w.declined, w.staff) for w in weeks],
                                          SERIES, title="週ごとの相談件数"),
@@ -138,6 +140,9 @@ def build_charts(st) -> dict:
         "programmes": charts.horizontal_bars(list(st.by_programme.items()), title="事業別の相談件数"),
         "municipalities": charts.horizontal_bars(top, title=f"市町村別の相談件数（上位 {TOP_MUNICIPALITIES}）"),
         "top_municipalities": top,
+        "regions": regions,
+        "subprefectures": charts.horizontal_bars([(r.name, r.total) for r in regions],
+                                                 title="振興局別の相談件数"),
     }
 
 
