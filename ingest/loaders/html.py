@@ -48,11 +48,26 @@ def _lines_from(node, out: list[TextLine]) -> None:
     flush()
 
 
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
+_SUPERSETS = {"shift_jis": "cp932", "sjis": "cp932", "x-sjis": "cp932", "windows-31j": "cp932",
+              "euc-jp": "euc_jp", "x-euc-jp": "euc_jp"}
+
+
+def decode_html(raw: bytes) -> str:
+    """The page as text: the charset it declares (when the bytes agree with it), else the
+    plausibility-based detection shared with the text loaders (`encoding.decode_bytes`)."""
+    m = _CHARSET.search(raw[:4096])
+    if m and not raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        declared = (m.group(1) or m.group(2)).decode("ascii").lower()
+        try:
+            return raw.decode(_SUPERSETS.get(declared, declared))
+        except (LookupError, UnicodeDecodeError):
+            pass  # a wrong or unknown declaration: detect instead
+    return decode_bytes(raw)
+
+
 def load_html(path: Path) -> LoadedDocument:
-    raw = path.read_bytes()
-    soup = BeautifulSoup(raw, "html.parser")
-    if soup.original_encoding is None or not soup.find(True):
-        soup = BeautifulSoup(decode_bytes(raw), "html.parser")
+    soup = BeautifulSoup(decode_html(path.read_bytes()), "html.parser")
     title = soup.title.get_text(strip=True) if soup.title else ""
     for tag in soup(_DROP):
         tag.decompose()
