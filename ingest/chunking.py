@@ -9,10 +9,11 @@ only when it alone exceeds `chunk_size`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ingest.documents import TextLine
-from ingest.structure import split_sections
+from ingest.structure import iter_sections
 
 DEFAULT_CHUNK_SIZE = 400
 DEFAULT_OVERLAP = 80
@@ -92,11 +93,17 @@ def pack_sentences(
 def chunk_lines(
     lines: list[TextLine], chunk_size: int = DEFAULT_CHUNK_SIZE, overlap: int = DEFAULT_OVERLAP
 ) -> list[ChunkText]:
-    out: list[ChunkText] = []
-    for section in split_sections(lines):
+    return list(iter_chunk_lines(lines, chunk_size, overlap))
+
+
+def iter_chunk_lines(lines: Iterable[TextLine], chunk_size: int = DEFAULT_CHUNK_SIZE,
+                     overlap: int = DEFAULT_OVERLAP, max_section_chars: int | None = None
+                     ) -> Iterator[ChunkText]:
+    """`chunk_lines` lazily; `max_section_chars` bounds memory for streamed documents (see
+    `structure.iter_sections`)."""
+    for section in iter_sections(lines, max_section_chars):
         sentences = [(s, line.page) for line in section.lines for s in split_sentences(line.text)]
         if not sentences:
             continue
         for body, page in pack_sentences(sentences, chunk_size, overlap):
-            out.append(ChunkText(section=" > ".join(section.path), body=body, page=page))
-    return out
+            yield ChunkText(section=" > ".join(section.path), body=body, page=page)

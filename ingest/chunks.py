@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from langchain_core.documents import Document
 
-from ingest.chunking import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, chunk_lines
+from ingest.chunking import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP, iter_chunk_lines
 from ingest.documents import LoadedDocument
 
 DOC_TYPES = ("strategy", "rules", "faq", "other")
@@ -66,15 +67,29 @@ def document_chunks(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     overlap: int = DEFAULT_OVERLAP,
 ) -> list[Document]:
+    return list(iter_document_chunks(document, source, chunk_size=chunk_size, overlap=overlap))
+
+
+STREAM_SECTION_CHARS = 200_000  # a streamed document's sections are chunked in pieces this big
+
+
+def iter_document_chunks(
+    document: LoadedDocument,
+    source: str,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    overlap: int = DEFAULT_OVERLAP,
+) -> Iterator[Document]:
+    """The chunks of `document`, one at a time (a streamed document is read as they are taken)."""
     doc_type = doc_type_for(source, document)
     title = " ".join(document.title.split())
-    chunks: list[Document] = []
     seen: set[str] = set()
-    for piece in chunk_lines(document.lines, chunk_size, overlap):
+    max_section = STREAM_SECTION_CHARS if document.streamed else None
+    for piece in iter_chunk_lines(document.lines, chunk_size, overlap, max_section):
         chunk = make_chunk(source, title, piece.section, piece.body, piece.page, doc_type, document.extra)
         if chunk.id not in seen:
             seen.add(chunk.id)
-            chunks.append(chunk)
+            yield chunk
     for record in document.records:
         body = f"Q: {record.question}\nA: {record.answer}"
         extra = dict(document.extra)
@@ -83,5 +98,4 @@ def document_chunks(
         chunk = make_chunk(source, title, record.section, body, 0, doc_type, extra)
         if chunk.id not in seen:
             seen.add(chunk.id)
-            chunks.append(chunk)
-    return chunks
+            yield chunk

@@ -10,6 +10,7 @@ nearest numbered heading above it, so "■ 取組の構成" under "VI" is replac
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ingest.documents import TextLine
@@ -79,25 +80,35 @@ def heading_text(line: TextLine) -> str:
 def split_sections(lines: list[TextLine]) -> list[Section]:
     """Group body lines under their heading path. Headings without body produce no section of
     their own (their words still appear in the path of the sections below them)."""
+    return list(iter_sections(lines))
+
+
+def iter_sections(lines: Iterable[TextLine], max_chars: int | None = None) -> Iterator[Section]:
+    """`split_sections` one section at a time. With `max_chars`, a section is handed on in
+    pieces of about that many characters (each piece with the same path), so a huge file
+    without headings never sits in memory whole."""
     stack: list[tuple[int, str, bool]] = []  # (level, text, is_marker)
-    sections: list[Section] = []
     current = Section(path=[])
+    size = 0
     for line in lines:
         numbered = [lvl for lvl, _, marker in stack if not marker]
         level = heading_level(line, numbered[-1] if numbered else 0)
         if level is None:
             if line.text.strip():
                 current.lines.append(line)
+                size += len(line.text)
+                if max_chars is not None and size >= max_chars:
+                    yield current
+                    current, size = Section(path=list(current.path)), 0
             continue
         if current.lines:
-            sections.append(current)
+            yield current
         is_marker = line.heading_level is None and not _MD_HEADING.match(line.text.strip()) and not any(
             p.match(line.text.strip()) for _, p in _PATTERNS
         )
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, heading_text(line), is_marker))
-        current = Section(path=[t for _, t, _ in stack])
+        current, size = Section(path=[t for _, t, _ in stack]), 0
     if current.lines:
-        sections.append(current)
-    return sections
+        yield current

@@ -47,6 +47,8 @@ def load_file(path: Path) -> LoadedDocument:
         raise LoadError(f"文字コードを判別できませんでした: {exc}") from exc
     except Exception as exc:  # a broken file of any kind is reported, never a crash
         raise LoadError(f"読み込み中にエラーが発生しました（{type(exc).__name__}: {exc}）") from exc
+    if document.streamed:  # read as its chunks are taken; an empty one yields no chunk
+        return document
     if document.char_count() == 0 or not (
         document.records or any(line.text.strip() for line in document.lines)
     ):
