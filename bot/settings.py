@@ -7,6 +7,8 @@ line per bad setting, named by its environment variable.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from bot.errors import ConfigError
@@ -52,6 +54,9 @@ class Settings(IndexSettings):
                                           validation_alias="SLACK_OIDC_AUTHORIZE_URL")
     # The workspace whose members may sign in (default: the bot token's team, from auth.test)
     slack_team_id: str | None = Field(None, validation_alias="SLACK_TEAM_ID")
+    # `consult run` refreshes the index on start: "auto" = with the embedded Chroma only (with a
+    # Chroma server, replicas share the index and one host or a scheduled job ingests).
+    ingest_on_start: Literal["auto", "true", "false"] = Field("auto", validation_alias="CONSULT_INGEST_ON_START")
 
     @field_validator("slack_api_url")
     @classmethod
@@ -104,6 +109,18 @@ class Settings(IndexSettings):
     @property
     def oidc_configured(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
+    @field_validator("ingest_on_start", mode="before")
+    @classmethod
+    def _on_start(cls, value):
+        text = str(value).strip().lower()
+        aliases = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false", "": "auto"}
+        return aliases.get(text, text)
+
+    @property
+    def ingests_on_start(self) -> bool:
+        if self.ingest_on_start == "auto":
+            return not self.chroma_host
+        return self.ingest_on_start == "true"
 
     @property
     def staff_users(self) -> frozenset[str]:

@@ -1,4 +1,4 @@
-"""`python -m ingest [PATH] [--rebuild] [--dry-run] [--json]` — the same as `consult ingest`,
+"""`python -m ingest [PATH] [--rebuild] [--dry-run] [--json] [--prune-foreign]` — the same as `consult ingest`,
 built on `IndexSettings()` alone (this package never imports `bot`)."""
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="埋め込みを行わず、変更予定だけを表示します")
     parser.add_argument("--json", action="store_true", help="結果を JSON で出力します")
     parser.add_argument("--stats", action="store_true", help="索引の状態を表示します")
+    parser.add_argument("--prune-foreign", action="store_true",
+                        help="共有の索引から、ほかの資料フォルダが入れた文書も削除します")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -28,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.stats:
         return stats_command(settings, as_json=args.json)
-    return ingest_command(settings, args.path, rebuild=args.rebuild, dry_run=args.dry_run, as_json=args.json)
+    return ingest_command(settings, args.path, rebuild=args.rebuild, dry_run=args.dry_run, as_json=args.json,
+                          prune_foreign=args.prune_foreign)
 
 
 if __name__ == "__main__":

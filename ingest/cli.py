@@ -15,12 +15,13 @@ log = logging.getLogger(__name__)
 
 
 def ingest_command(settings: IndexSettings, path: Path | None, *, rebuild: bool, dry_run: bool,
-                   as_json: bool) -> int:
+                   as_json: bool, prune_foreign: bool = False) -> int:
     from ingest.pipeline import run_ingest
     from ingest.summary import format_report
 
     try:
-        report = run_ingest(settings, path, rebuild=rebuild, dry_run=dry_run, progress=not as_json)
+        report = run_ingest(settings, path, rebuild=rebuild, dry_run=dry_run, progress=not as_json,
+                            prune_foreign=prune_foreign)
     except IngestError as exc:
         _fatal(str(exc), as_json)
         return 1

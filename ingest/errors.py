@@ -16,11 +16,22 @@ class IndexMissing(IngestError):
         )
 
 
+class IndexUnavailable(IngestError):
+    """The vector store (a Chroma server) cannot be reached right now."""
+
+    def __init__(self, detail: str | None = None):
+        super().__init__(
+            detail
+            or "資料の索引（Chroma サーバー）に接続できません。しばらく待ってから再度お試しください。"
+        )
+
+
 class IngestLocked(IngestError):
-    def __init__(self, lock_path: str):
+    def __init__(self, lock_path: str, *, elsewhere: bool = False):
+        where = "共有データベースのロック" if elsewhere else f"ロックファイル: {lock_path}"
         super().__init__(
             "別の取り込み処理が実行中のため、開始できませんでした。"
-            f"しばらく待ってから再度実行してください。(ロックファイル: {lock_path})"
+            f"しばらく待ってから再度実行してください。({where})"
         )
         self.lock_path = lock_path
 

@@ -70,9 +70,20 @@ def _load_chunk_table(gen_dir: Path) -> dict:
         return json.load(fh)
 
 
-def built_params(lexical_dir: Path) -> dict | None:
-    """The BM25 parameters the live generation was built with (None: unknown or no index)."""
-    gen = current_generation(lexical_dir)
+def chunk_ids(lexical_dir: Path, gen: str | None) -> list[str] | None:
+    """The chunk ids of a generation, in index order (None when it cannot be read)."""
+    if not gen:
+        return None
+    try:
+        return _load_chunk_table(lexical_dir / gen)["ids"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def built_params(lexical_dir: Path, gen: str | None = None) -> dict | None:
+    """The BM25 parameters a generation (default: CURRENT) was built with (None: unknown or no
+    index)."""
+    gen = gen or current_generation(lexical_dir)
     if not gen:
         return None
     try:
@@ -93,9 +104,11 @@ def previous_tokens(lexical_dir: Path) -> dict[str, list[str]]:
     return dict(zip(table["ids"], table["tokens"]))
 
 
-def build(lexical_dir: Path, ids: list[str], texts: list[str], doc_types: list[str]) -> str:
-    """Build and publish a new generation; returns its name. Old generations are pruned
-    (the one just replaced is kept for readers that are loading it right now)."""
+def build(lexical_dir: Path, ids: list[str], texts: list[str], doc_types: list[str], *,
+          publish: bool = True) -> str:
+    """Build a new generation; returns its name. With `publish`, CURRENT names it at once; without,
+    the caller switches later (`set_current`, after the generation marker). Older generations
+    are pruned (the live one is kept for readers that are loading it right now)."""
     lexical_dir.mkdir(parents=True, exist_ok=True)
     reuse = previous_tokens(lexical_dir)
     tokens = [reuse.get(i) or tokenize(t) or [_EMPTY_TOKEN] for i, t in zip(ids, texts)]
@@ -111,19 +124,33 @@ def build(lexical_dir: Path, ids: list[str], texts: list[str], doc_types: list[s
         json.dump({"ids": ids, "doc_types": doc_types, "tokens": tokens}, fh, ensure_ascii=False)
     os.replace(tmp, lexical_dir / gen)
     old = current_generation(lexical_dir)
-    pointer = lexical_dir / f".CURRENT-{gen}"
-    pointer.write_text(gen, encoding="utf-8")
-    os.replace(pointer, lexical_dir / "CURRENT")
+    if publish:
+        set_current(lexical_dir, gen)
     for entry in lexical_dir.iterdir():
         if entry.name not in (gen, old, "CURRENT") and (
             entry.name.startswith("gen-") or entry.name.startswith(".tmp-")
+            or entry.name.startswith(".CURRENT-")
         ):
-            shutil.rmtree(entry, ignore_errors=True)
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
     return gen
 
 
-def load(lexical_dir: Path) -> LexicalIndex | None:
-    gen = current_generation(lexical_dir)
+def set_current(lexical_dir: Path, gen: str) -> None:
+    pointer = lexical_dir / f".CURRENT-{gen}"
+    pointer.write_text(gen, encoding="utf-8")
+    os.replace(pointer, lexical_dir / "CURRENT")
+
+
+def exists(lexical_dir: Path, gen: str | None) -> bool:
+    return bool(gen) and (lexical_dir / gen / "chunks.json").is_file()
+
+
+def load(lexical_dir: Path, gen: str | None = None) -> LexicalIndex | None:
+    """The named generation (default: CURRENT); None when there is none."""
+    gen = gen or current_generation(lexical_dir)
     if not gen:
         return None
     gen_dir = lexical_dir / gen

@@ -7,6 +7,7 @@ import re
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from ingest.errors import IndexUnavailable
 from ingest.settings import IndexSettings
 
 COLLECTION_PREFIX = "kb_"
@@ -20,10 +21,16 @@ def collection_name(model_id: str) -> str:
 
 
 def chroma_client(settings: IndexSettings):
+    """The Chroma client (raises IndexUnavailable when the Chroma server cannot be reached)."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
-                                   settings=chroma_settings)
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                       settings=chroma_settings)
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise IndexUnavailable() from exc
+            raise
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
@@ -50,8 +57,10 @@ def fresh_chroma_client(settings: IndexSettings):
 COLLECTION_METADATA = {"hnsw:space": "cosine"}
 
 
-def record_namespace(name: str) -> str:
-    return f"chroma/{name}"
+def record_namespace(name: str, origin: str | None = None) -> str:
+    """Record-manager namespace of a collection, per knowledge folder (`origin`); without one,
+    the namespace every collection used before folders were told apart."""
+    return f"chroma/{name}/{origin}" if origin else f"chroma/{name}"
 
 
 def iter_collection(collection, include_documents: bool = True, page: int = 2000):
@@ -81,3 +90,22 @@ def remote_marker(collection) -> dict:
         except ValueError:
             marker["per_doc_type"] = {}
     return marker
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """A collection that does not exist (any more): chromadb's NotFoundError (older versions
+    raised ValueError / InvalidCollectionException with 'does not exist')."""
+    name = type(exc).__name__
+    return name in ("NotFoundError", "InvalidCollectionException") or (
+        isinstance(exc, ValueError) and "does not exist" in str(exc))
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """The Chroma server did not answer (refused, reset, timed out, or a 5xx from a proxy)."""
+    import httpx
+
+    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500
+    return isinstance(exc, ValueError) and "Could not connect to a Chroma server" in str(exc)

@@ -8,8 +8,8 @@ from ingest.report import IngestReport
 
 def format_report(report: IngestReport) -> str:
     head = "取り込みの予定（--dry-run: 埋め込み・書き込みは行っていません）" if report.dry_run else "取り込みが完了しました"
-    if report.failed and not report.dry_run:
-        head = "取り込みが完了しましたが、読み込めなかったファイルがあります"
+    if (report.failed or report.skipped) and not report.dry_run:
+        head = "取り込みが完了しましたが、取り込めなかったファイルがあります"
     lines = [
         head,
         f"  対象フォルダ: {report.root}" + (f"（{report.scope} のみ）" if report.scope else ""),
@@ -23,6 +23,19 @@ def format_report(report: IngestReport) -> str:
     if report.failed:
         lines.append("読み込めなかったファイル（以前に取り込んだ内容はそのまま残しています）:")
         lines.extend(f"  - {f['path']}: {f['error']}" for f in report.failed)
+    if report.skipped:
+        lines.append("取り込まなかったファイル:")
+        lines.extend(f"  - {f['path']}: {f['error']}" for f in report.skipped)
+    if report.repairs:
+        lines.append("索引の修復:")
+        lines.extend(f"  - {r}" for r in report.repairs)
+    if report.switched:
+        lines.append(f"  新しい索引に切り替えました（{report.collection}）。以前の索引は読み手が移った後に削除します。")
+    if report.foreign_documents:
+        lines.append(f"  ほかの資料フォルダの文書 {report.foreign_documents} 件はそのまま残しています"
+                     "（削除するには --prune-foreign）。")
+    if report.pruned_foreign:
+        lines.append(f"  ほかの資料フォルダのチャンク {report.pruned_foreign} 件を削除しました（--prune-foreign）。")
     if report.unsupported:
         lines.append("対応していない形式のため読み飛ばしたファイル:")
         lines.extend(f"  - {f['path']}: {f['error']}" for f in report.unsupported)

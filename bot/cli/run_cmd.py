@@ -1,11 +1,14 @@
 """`consult run`: what `make run` calls. Migrates the database, refreshes the index from the
-knowledge dir (only what changed), then starts Slack (Socket Mode, or HTTP with --http) with the
-staff console, or, when Slack is not configured, the staff console in the background (its URL and
-a login link for the local operator are printed first) and the local console chat."""
+knowledge dir (only what changed; by default only with the embedded Chroma — replicas sharing a
+Chroma server leave ingesting to one host: CONSULT_INGEST_ON_START, `--ingest/--skip-ingest`),
+then starts Slack (Socket Mode, or HTTP with --http) with the staff console, or, when Slack is not
+configured, the staff console in the background (its URL and a login link for the local operator
+are printed first) and the local console chat."""
 
 from __future__ import annotations
 
 import sys
+from typing import Optional
 
 import typer
 
@@ -19,13 +22,14 @@ NOT_CONFIGURED = (
 
 
 def _refresh_index(settings) -> None:
-    from ingest.errors import IngestLocked
+    from ingest.errors import IngestError
     from ingest.pipeline import run_ingest
 
     try:
         report = run_ingest(settings, progress=sys.stderr.isatty())
-    except IngestLocked as exc:
-        # Another ingest is running: answer from the index as it is.
+    except IngestError as exc:
+        # Another ingest is running, or the Chroma server is down: answer from the index as it
+        # is (or politely, until the server is back).
         print(f"索引の更新をスキップしました: {exc}", file=sys.stderr)
         return
     print(f"索引を確認しました: ファイル 新規 {report.files_new} / 変更 {report.files_changed}"
@@ -36,6 +40,10 @@ def _refresh_index(settings) -> None:
         print("読み込めなかったファイルがあります（以前の内容は残しています）:", file=sys.stderr)
         for failure in report.failed:
             print(f"  ✗ {failure['path']}: {failure['error']}", file=sys.stderr)
+    if report.skipped:
+        print("取り込まなかったファイルがあります:", file=sys.stderr)
+        for skipped in report.skipped:
+            print(f"  ✗ {skipped['path']}: {skipped['error']}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +52,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         http: bool = typer.Option(False, "--http", help="HTTP モードで Slack イベントを受けます (HTTP mode)"),
         port: int | None = typer.Option(None, "--port", help="HTTP モードのポート (default: PORT or 3000)"),
-        skip_ingest: bool = typer.Option(False, "--skip-ingest", help="起動時の索引更新を省略します"),
+        ingest: Optional[bool] = typer.Option(
+            None, "--ingest/--skip-ingest",
+            help="起動時に資料を取り込む／取り込まない（既定: CONSULT_INGEST_ON_START）"),
         no_web: bool = typer.Option(False, "--no-web", help="職員用ページを起動しません"),
     ) -> None:
         """索引を更新して起動します (refresh the index, then start Slack or the console chat)."""
@@ -52,7 +62,7 @@ def register(app: typer.Typer) -> None:
         settings = context.settings
         if http and not settings.slack_http_ready:
             raise ConfigError("--http には SLACK_BOT_TOKEN と SLACK_SIGNING_SECRET の設定が必要です")
-        if not skip_ingest:
+        if settings.ingests_on_start if ingest is None else ingest:
             _refresh_index(settings)
         slack_mode = http or settings.slack_socket_mode_ready
         if not slack_mode:

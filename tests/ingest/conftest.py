@@ -74,6 +74,47 @@ def index_settings(tmp_path, kb):
     return factory
 
 
+@pytest.fixture
+def chroma(tmp_path):
+    """A real `chroma run` server (stop() / start() it again on the same port)."""
+    from tests.standins.chroma_server import ChromaServer
+
+    server = ChromaServer(tmp_path / "chroma-server", tmp_path / "chroma-server.log")
+    if not server.available:
+        pytest.skip("the chroma CLI is not installed in this environment")
+    server.start()
+    yield server
+    server.stop()
+
+
+PG = dict(host="127.0.0.1", port=5432, dbname="test", user="postgres")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL schema (dropped afterwards) as a SQLAlchemy URL; skipped when PostgreSQL
+    is unreachable, unless CI_POSTGRES_REQUIRED=1."""
+    import os
+    import uuid
+
+    try:
+        import psycopg
+
+        with psycopg.connect(connect_timeout=3, **PG) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        if os.environ.get("CI_POSTGRES_REQUIRED") == "1":
+            pytest.fail(f"CI_POSTGRES_REQUIRED=1 but PostgreSQL is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    schema = f"t_ingest_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(autocommit=True, **PG) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield (f"postgresql+psycopg://{PG['user']}@{PG['host']}:{PG['port']}/{PG['dbname']}"
+           f"?options=-csearch_path%3D{schema}")
+    with psycopg.connect(autocommit=True, **PG) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

