@@ -26,6 +26,13 @@ class KnowledgeBaseMissing(ConsultError):
     )
 
 
+class KnowledgeBaseUnavailable(ConsultError):
+    user_message = (
+        "申し訳ありません。現在、資料の検索サービスに接続できないため回答できません。"
+        "このご相談は担当職員に引き継ぎました。しばらくしてから再度お試しください。"
+    )
+
+
 class LLMUnavailable(ConsultError):
     user_message = "回答生成サービスに接続できませんでした。資料の抜粋でお答えします。"
 

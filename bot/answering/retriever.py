@@ -23,7 +23,7 @@ from bot.answering.fusion import FusionParams, collapse_near_duplicates, hybrid_
 from bot.answering.passages import page_of, split_heading, to_document  # noqa: F401 (re-exported)
 from bot.answering.rescoring import Focus, RescoreParams, rescore
 from bot.domain import Passage
-from bot.errors import KnowledgeBaseMissing
+from bot.errors import KnowledgeBaseMissing, KnowledgeBaseUnavailable
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
@@ -72,6 +72,7 @@ class HybridRetriever(BaseRetriever):
     rescore_params: RescoreParams = RescoreParams()
 
     _handle: Any = PrivateAttr(default=None)
+    _reachability: Any = PrivateAttr(default=None)  # logs a Chroma outage once across re-opens
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _pool: Any = PrivateAttr(default=None)
     _basis_cache: dict = PrivateAttr(default_factory=dict)  # section -> chunks, per index generation
@@ -95,18 +96,23 @@ class HybridRetriever(BaseRetriever):
     # ---- index access --------------------------------------------------------------------
     def handle(self):
         """The index handle, opened on first use and refreshed when ingest changed it."""
-        from ingest.errors import IndexMissing
-        from ingest.index import open_index
+        from ingest.errors import IndexMissing, IndexUnavailable
+        from ingest.index import Reachability, open_index
 
         with self._lock:
             try:
                 if self._handle is None:
-                    self._handle = open_index(self.settings)
+                    if self._reachability is None:
+                        self._reachability = Reachability("Chroma server")
+                    self._handle = open_index(self.settings, reachability=self._reachability)
                 elif self._handle.refresh_if_changed():
                     self._basis_cache.clear()
             except IndexMissing as exc:
                 self._handle = None
                 raise KnowledgeBaseMissing(str(exc)) from exc
+            except IndexUnavailable as exc:
+                self._handle = None
+                raise KnowledgeBaseUnavailable(str(exc)) from exc
             return self._handle
 
     def _executor(self) -> ThreadPoolExecutor:
@@ -120,7 +126,7 @@ class HybridRetriever(BaseRetriever):
         """Top-k passages for `query`. `focus`: the question the rescoring judges passages by
         when `query` carries more (a follow-up retrieved with the conversation's earlier
         question); default the query itself."""
-        from ingest.errors import IndexMissing
+        from ingest.errors import IndexMissing, IndexUnavailable
 
         k = self.k if k is None else _check_k(k)
         mode = mode or self.mode
@@ -144,9 +150,12 @@ class HybridRetriever(BaseRetriever):
                 dense = handle.dense_search(query, n, doc_type)
             else:
                 lexical = handle.lexical_search(query, n, doc_type)
+            # the chunk lookups of the assembly reach Chroma too
+            return self._assemble(handle, dense, lexical, k, mode, doc_type, focus=focus or query)
         except IndexMissing as exc:
             raise KnowledgeBaseMissing(str(exc)) from exc
-        return self._assemble(handle, dense, lexical, k, mode, doc_type, focus=focus or query)
+        except IndexUnavailable as exc:
+            raise KnowledgeBaseUnavailable(str(exc)) from exc
 
     def _assemble(self, handle, dense: list, lexical: list, k: int, mode: str,
                   doc_type: str | None = None, focus: str | None = None) -> list[Passage]:

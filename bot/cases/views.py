@@ -126,6 +126,7 @@ def format_ref(case_id: int) -> str:
     return f"{REF_PREFIX}{case_id}"
 
 
+MAX_CASE_ID = 2**63 - 1
 _REF_RE = re.compile(r"^(?:相談)?#?\s*(\d+)$")
 
 
@@ -137,7 +138,11 @@ def parse_ref(ref: str | int) -> int:
     if not match:
         raise CaseNotFound(f"not a case reference: {ref!r}",
                            user_message=f"「{ref}」は相談番号として認識できません（例: 相談#12）。")
-    return int(match.group(1))
+    number = int(match.group(1))
+    if number > MAX_CASE_ID:  # no database row can have it (64-bit ids)
+        raise CaseNotFound(f"case {number} out of range",
+                           user_message=f"{format_ref(number)} は見つかりませんでした。")
+    return number
 
 
 @dataclass(frozen=True)

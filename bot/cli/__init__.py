@@ -3,13 +3,9 @@ module with a `register(app)` function; settings are built once, lazily, in `Cli
 
 from __future__ import annotations
 
-import logging
-import sys
-
 import typer
 
 from bot.cli.context import CliContext
-from bot.errors import ConfigError, ConsultError
 
 app = typer.Typer(
     name="consult",
@@ -37,13 +33,11 @@ _register_all()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run typer, turning domain errors into one line and exit code 1."""
+    """Console-script entry: run typer; whatever escapes a command becomes one Japanese line on
+    stderr and a non-zero exit (see `bot.cli.errors`), never a traceback."""
+    from bot.cli.errors import exit_with
+
     try:
         app(args=argv, standalone_mode=True)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
-        sys.exit(1)
-    except ConsultError as exc:
-        logging.getLogger("consult").debug("domain error", exc_info=True)
-        print(f"エラー: {exc}", file=sys.stderr)
-        sys.exit(1)
+    except (Exception, KeyboardInterrupt) as exc:
+        exit_with(exc)

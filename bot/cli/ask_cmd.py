@@ -15,6 +15,7 @@ import typer
 
 from bot.cli.context import cli_context
 from bot.domain import Answer, Conversation, Inquiry, Requester
+from bot.errors import ConsultError
 
 EXIT_WORDS = {"exit", "quit", "bye", "終了", "おわり", "しゅうりょう"}
 
@@ -145,7 +146,13 @@ def chat(ctx: typer.Context,
             typer.echo(piece, nl=False)
 
         stream = interactive and services.answerer.streaming
-        result = _consult(services, question, "console", session, user, on_token if stream else None)
+        try:
+            result = _consult(services, question, "console", session, user, on_token if stream else None)
+        except ConsultError as exc:  # e.g. the Chroma server is down: say so, keep the session
+            if streamed:
+                typer.echo("")
+            typer.echo(f"\n{exc.user_message}")
+            continue
         if streamed:
             typer.echo("")
         if result.pii_kinds:

@@ -40,13 +40,15 @@ def check_data_dir(settings: Settings) -> Check:
 
 
 def check_index(settings: Settings) -> Check:
-    from ingest.errors import IndexMissing
+    from ingest.errors import IndexMissing, IndexUnavailable
     from ingest.index import open_index
 
     try:
         stats = open_index(settings).stats()
     except IndexMissing:
         return Check(BAD, "索引", "まだ作成されていません。`consult ingest` を実行してください")
+    except IndexUnavailable:
+        return Check(BAD, "索引", f"Chroma サーバー（{settings.chroma_host}:{settings.chroma_port}）に接続できません")
     except Exception as exc:  # a broken index must be reported, not crash the report
         return Check(BAD, "索引", f"開けません: {type(exc).__name__}: {exc}")
     chunks = stats.get("chunks", 0)
