@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
+from datetime import datetime, timezone
 
-from ingest import state
+from ingest import lexical, state
 from ingest.settings import IndexSettings
 from ingest.store import COLLECTION_METADATA, is_not_found
 
@@ -112,3 +114,43 @@ def members(client, family: str) -> list[str]:
         if is_member(name, family):
             names.append(name)
     return sorted(names)
+
+
+def build_lexical(settings: IndexSettings, vectors) -> str:
+    """A BM25 build of everything in `vectors`' collection, not yet CURRENT (see `commit`)."""
+    ids, texts, doc_types = [], [], []
+    for chunk_id, text, metadata in vectors.iter_all():
+        ids.append(chunk_id)
+        texts.append(text or "")
+        doc_types.append(str(metadata.get("doc_type", "other")))
+    return lexical.build(settings.lexical_dir, ids, texts, doc_types, publish=False)
+
+
+def new_marker(vectors, live: dict | None, new_generation: bool, gen: str | None,
+               settings: IndexSettings) -> dict:
+    """The marker of the generation an ingest commits (a new generation id when the content
+    changed; `gen`: the BM25 build made for it, None to keep this host's current one)."""
+    previous = dict(live or {})
+    if new_generation or not previous.get("generation"):
+        per_type: Counter = Counter()
+        sources: set[str] = set()
+        for _, _, metadata in vectors.iter_all(include_documents=False):
+            per_type[str(metadata.get("doc_type", "other"))] += 1
+            sources.add(str(metadata.get("source", "")))
+        counts = {"documents": len(sources), "chunks": sum(per_type.values()),
+                  "per_doc_type": dict(sorted(per_type.items()))}
+        generation = uuid.uuid4().hex
+    else:  # nothing changed: keep the generation (readers have nothing to reload)
+        counts = {k: previous.get(k) for k in ("documents", "chunks", "per_doc_type")}
+        generation = previous["generation"]
+    local = state.read_marker(settings.data_dir) or {}
+    if gen is None:  # BM25 unchanged: this host's build of this generation stays
+        gen = local.get("lexical") or lexical.current_generation(settings.lexical_dir)
+    return {
+        "generation": generation,
+        "collection": vectors.name,
+        "lexical": gen,
+        "embedding_model": vectors.embeddings.model_id,
+        **counts,
+        "last_ingest": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }

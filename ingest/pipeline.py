@@ -24,20 +24,17 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
-from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from ingest import generations, lexical, repair, state
-from ingest.faults import checkpoint
 from ingest.changes import plan_changes
 from ingest.chunking import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
 from ingest.chunks import iter_document_chunks
 from ingest.embeddings import make_embeddings
-from ingest.errors import LoadError, UnsupportedFile
+from ingest.errors import IndexUnavailable, LoadError, UnsupportedFile
+from ingest.faults import checkpoint
 from ingest.journal import Journal
 from ingest.loaders import load_file
 from ingest.lock import ingest_lock, shared_ingest_lock
@@ -45,7 +42,7 @@ from ingest.progress import Progress
 from ingest.report import IngestReport
 from ingest.scan import resolve_scope, scan
 from ingest.settings import IndexSettings
-from ingest.store import collection_name, fresh_chroma_client
+from ingest.store import collection_name, fresh_chroma_client, is_unreachable
 from ingest.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -77,6 +74,10 @@ def run_ingest(
         else:
             with ingest_lock(settings.data_dir), shared_ingest_lock(settings.record_manager_url):
                 report = run.execute(rebuild, prune_foreign)
+    except Exception as exc:
+        if is_unreachable(exc):  # the Chroma server went away mid-run: the next ingest repairs
+            raise IndexUnavailable() from exc
+        raise
     finally:
         emb.close()
     report.elapsed_s = time.perf_counter() - started
@@ -173,13 +174,13 @@ class _Run:
             gen = None
             if (new_generation or lexical.built_params(settings.lexical_dir) != lexical.BM25_PARAMS
                     or not repair.local_lexical_ok(settings, vectors, live)):
-                gen = _build_lexical(settings, vectors)
+                gen = generations.build_lexical(settings, vectors)
                 checkpoint(settings, "lexical")
             if switch:
                 checkpoint(settings, "building")
             state.save_manifest(data_dir, vectors.name, manifest)
             checkpoint(settings, "manifest")
-            marker = _marker(vectors, live, new_generation, gen, settings)
+            marker = generations.new_marker(vectors, live, new_generation, gen, settings)
             if switch and live and live_name != vectors.name:
                 # recorded before the switch: a crash right after it must not drop the old one early
                 retired[live_name] = time.time()
@@ -190,7 +191,7 @@ class _Run:
                 lexical.set_current(settings.lexical_dir, gen)
             report.generation = marker["generation"]
             report.chunks_total = vectors.count()
-            report.foreign_documents = _foreign_documents(vectors)
+            report.foreign_documents = vectors.foreign_document_count()
             if switch:
                 report.switched = True
                 journal.note(building=None)
@@ -256,47 +257,3 @@ class _Run:
                 done[source] = entry
         finally:
             bar.close()
-
-
-def _build_lexical(settings: IndexSettings, vectors: VectorIndex) -> str:
-    ids, texts, doc_types = [], [], []
-    for chunk_id, text, metadata in vectors.iter_all():
-        ids.append(chunk_id)
-        texts.append(text or "")
-        doc_types.append(str(metadata.get("doc_type", "other")))
-    return lexical.build(settings.lexical_dir, ids, texts, doc_types, publish=False)
-
-
-def _foreign_documents(vectors: VectorIndex) -> int:
-    total = 0
-    for namespace in vectors.foreign_namespaces():
-        total += len(vectors._groups(namespace))
-    return total
-
-
-def _marker(vectors: VectorIndex, live: dict | None, new_generation: bool, gen: str | None,
-            settings: IndexSettings) -> dict:
-    previous = dict(live or {})
-    if new_generation or not previous.get("generation"):
-        per_type: Counter = Counter()
-        sources: set[str] = set()
-        for _, _, metadata in vectors.iter_all(include_documents=False):
-            per_type[str(metadata.get("doc_type", "other"))] += 1
-            sources.add(str(metadata.get("source", "")))
-        counts = {"documents": len(sources), "chunks": sum(per_type.values()),
-                  "per_doc_type": dict(sorted(per_type.items()))}
-        generation = uuid.uuid4().hex
-    else:  # nothing changed: keep the generation (readers have nothing to reload)
-        counts = {k: previous.get(k) for k in ("documents", "chunks", "per_doc_type")}
-        generation = previous["generation"]
-    local = state.read_marker(settings.data_dir) or {}
-    if gen is None:  # BM25 unchanged: this host's build of this generation stays
-        gen = local.get("lexical") or lexical.current_generation(settings.lexical_dir)
-    return {
-        "generation": generation,
-        "collection": vectors.name,
-        "lexical": gen,
-        "embedding_model": vectors.embeddings.model_id,
-        **counts,
-        "last_ingest": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }

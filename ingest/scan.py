@@ -36,6 +36,8 @@ def resolve_scope(knowledge_dir: Path, path: Path | None) -> Scope:
     target = (path or knowledge_dir).resolve()
     if not target.exists():
         raise IngestError(f"指定されたパスが見つかりません: {target}")
+    if not (target.is_dir() or target.is_file()):
+        raise IngestError(f"取り込めるのはフォルダか通常のファイルです: {target}")
     if target == kb or kb in target.parents:
         rel = target.relative_to(kb).as_posix()
         return Scope(root=kb, prefix="" if rel == "." else rel, is_file=target.is_file())

@@ -72,6 +72,22 @@ class IndexSettings(BaseSettings):
             return None
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        """A URL SQLAlchemy can use (a typo fails here, as one setting line, not deep inside)."""
+        if value is None:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            make_url(value).get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            raise ValueError("SQLAlchemy の URL として読めません（例: postgresql+psycopg://user@host:5432/db）"
+                             f" (not a database URL: {type(exc).__name__})") from None
+        return value
+
     # ---- derived locations: every file the product writes lives under data_dir ----
     @property
     def chroma_dir(self) -> Path:

@@ -131,6 +131,10 @@ class VectorIndex:
                              "AND namespace <> :ns", p=self.prefix, ns=self.namespace)
         return sorted(r[0] for r in rows)
 
+    def foreign_document_count(self) -> int:
+        """How many documents (sources) other knowledge folders hold in this collection."""
+        return sum(len(self._groups(namespace)) for namespace in self.foreign_namespaces())
+
     def iter_all(self, include_documents: bool = True) -> Iterator[tuple[str, str | None, dict]]:
         if self.collection is None:
             return iter(())

@@ -56,9 +56,10 @@ def _workflow(ctx: typer.Context) -> Iterator:
 def _store(ctx: typer.Context, *, upgrade: bool = True) -> Iterator:
     from bot.cases.store import CaseStore
 
+    settings = cli_context(ctx).settings  # a bad setting is reported by the CLI's edge, by name
     store = None
     try:
-        store = CaseStore.from_settings(cli_context(ctx).settings, upgrade=upgrade)
+        store = CaseStore.from_settings(settings, upgrade=upgrade)
         yield store
     except ConsultError as exc:
         _fail(f"エラー: {exc.user_message}")

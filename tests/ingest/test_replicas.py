@@ -120,13 +120,13 @@ def test_replicas_do_not_ingest_on_start_unless_told(kb, tmp_path, monkeypatch, 
     for key, value in {**chroma.env(), "CONSULT_DATA_DIR": str(tmp_path / "data"),
                        "CONSULT_KNOWLEDGE_DIR": str(kb)}.items():
         monkeypatch.setenv(key, value)
-    quiet = CliRunner().invoke(app, ["run"], input="")
+    quiet = CliRunner().invoke(app, ["run", "--no-web"], input="")
     assert quiet.exit_code == 0 and "索引を確認しました" not in quiet.stderr
     assert members(chroma_client(index_settings_for(tmp_path, kb, chroma)), FAMILY) == []
-    told = CliRunner().invoke(app, ["run", "--ingest"], input="")
+    told = CliRunner().invoke(app, ["run", "--ingest", "--no-web"], input="")
     assert told.exit_code == 0 and "索引を確認しました" in told.stderr
     monkeypatch.setenv("CONSULT_INGEST_ON_START", "true")
-    assert "索引を確認しました" in CliRunner().invoke(app, ["run"], input="").stderr
+    assert "索引を確認しました" in CliRunner().invoke(app, ["run", "--no-web"], input="").stderr
 
 
 def index_settings_for(tmp_path, kb, chroma):
