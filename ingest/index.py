@@ -3,9 +3,13 @@ chunk lookup, statistics, and a cheap refresh when a new ingest has finished.
 
     handle = open_index(settings)          # raises IndexMissing when nothing was ingested,
                                            # IndexUnavailable when the Chroma server is down
-    handle.dense_search("質問", 20)         # [(chunk_id, cosine_similarity, text, metadata)]
-    handle.lexical_search("質問", 20)       # [(chunk_id, bm25_score)]
+    handle.dense_search("質問", 20)         # [DenseHit(chunk_id, similarity, text, metadata)]
+    handle.lexical_search("質問", 20)       # [LexicalHit(chunk_id, score)]
+    handle.get_chunks(ids)                 # {chunk_id: (text, metadata)}
+    handle.chunks_by_section(["A > B"])    # {section: [Chunk(chunk_id, text, metadata)]}
     handle.refresh_if_changed()            # True when a newer ingest was picked up
+
+The hits are NamedTuples: readable by name, and still plain tuples for older callers.
 
 A reader follows the generation marker (see `ingest.generations`): a rebuild switches it to the
 new collection and BM25 build in one step, and a query that finds its collection gone (dropped
@@ -21,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from langchain_core.embeddings import Embeddings
 
@@ -32,6 +37,30 @@ from ingest.store import (chroma_client, collection_name, fresh_chroma_client, i
                           is_unreachable, iter_collection)
 
 log = logging.getLogger(__name__)
+
+
+class DenseHit(NamedTuple):
+    """One chunk found by the dense search (cosine similarity, higher is closer)."""
+
+    chunk_id: str
+    similarity: float
+    text: str
+    metadata: dict
+
+
+class LexicalHit(NamedTuple):
+    """One chunk found by the BM25 search (score > 0, higher is better)."""
+
+    chunk_id: str
+    score: float
+
+
+class Chunk(NamedTuple):
+    """A stored chunk: its id, indexed text (heading line first) and metadata."""
+
+    chunk_id: str
+    text: str
+    metadata: dict
 
 
 def _marker_signature(path: Path) -> tuple[int, int] | None:
@@ -206,10 +235,11 @@ class IndexHandle:
         return self._guarded(op, collection)
 
     # ---- search --------------------------------------------------------------------------
-    def dense_search(self, query: str, n: int, doc_type: str | None = None):
+    def dense_search(self, query: str, n: int, doc_type: str | None = None) -> list[DenseHit]:
         return self.dense_search_vector(self.embeddings.embed_query(query), n, doc_type)
 
-    def dense_search_vector(self, vector: Sequence[float], n: int, doc_type: str | None = None):
+    def dense_search_vector(self, vector: Sequence[float], n: int,
+                            doc_type: str | None = None) -> list[DenseHit]:
         if n <= 0:
             return []
         where = {"doc_type": doc_type} if doc_type else None
@@ -219,13 +249,13 @@ class IndexHandle:
         ))
         ids = result["ids"][0]
         return [
-            (chunk_id, 1.0 - float(result["distances"][0][i]), result["documents"][0][i],
-             result["metadatas"][0][i] or {})
+            DenseHit(chunk_id, 1.0 - float(result["distances"][0][i]), result["documents"][0][i],
+                     result["metadatas"][0][i] or {})
             for i, chunk_id in enumerate(ids)
         ]
 
-    def lexical_search(self, query: str, n: int, doc_type: str | None = None) -> list[tuple[str, float]]:
-        return self._lexical.search(query, n, doc_type)
+    def lexical_search(self, query: str, n: int, doc_type: str | None = None) -> list[LexicalHit]:
+        return [LexicalHit(cid, score) for cid, score in self._lexical.search(query, n, doc_type)]
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
         ids = list(dict.fromkeys(ids))
@@ -236,6 +266,20 @@ class IndexHandle:
             chunk_id: (page["documents"][i], page["metadatas"][i] or {})
             for i, chunk_id in enumerate(page["ids"])
         }
+
+    def chunks_by_section(self, sections: Sequence[str]) -> dict[str, list[Chunk]]:
+        """Every chunk whose heading path (`section` metadata) is one of `sections`, grouped by
+        section in storage order. Sections with no chunk are absent from the result."""
+        wanted = list(dict.fromkeys(s for s in sections if s))
+        if not wanted:
+            return {}
+        where = {"section": wanted[0]} if len(wanted) == 1 else {"section": {"$in": wanted}}
+        got = self._on_collection(lambda c: c.get(where=where, include=["documents", "metadatas"]))
+        out: dict[str, list[Chunk]] = {}
+        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            meta = dict(meta or {})
+            out.setdefault(str(meta.get("section")), []).append(Chunk(cid, text or "", meta))
+        return out
 
     # ---- facts ---------------------------------------------------------------------------
     def count(self) -> int:

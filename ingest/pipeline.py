@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -33,7 +34,7 @@ from ingest.changes import plan_changes
 from ingest.chunking import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
 from ingest.chunks import iter_document_chunks
 from ingest.embeddings import make_embeddings
-from ingest.errors import IndexUnavailable, LoadError, UnsupportedFile
+from ingest.errors import IndexUnavailable, IngestError, LoadError, UnsupportedFile
 from ingest.faults import checkpoint
 from ingest.journal import Journal
 from ingest.loaders import load_file
@@ -73,15 +74,29 @@ def run_ingest(
             report = run.dry(rebuild, prune_foreign)
         else:
             with ingest_lock(settings.data_dir), shared_ingest_lock(settings.record_manager_url):
-                report = run.execute(rebuild, prune_foreign)
+                try:
+                    report = run.execute(rebuild, prune_foreign)
+                except Exception as exc:  # recorded for the console's 資料 page, then raised
+                    if is_unreachable(exc):  # the Chroma server went away mid-run
+                        exc = IndexUnavailable()
+                    state.save_last_run(settings.data_dir, {
+                        "finished_at": _now(), "root": str(scope.root), "scope": scope.prefix,
+                        "fatal": str(exc) if isinstance(exc, IngestError) else type(exc).__name__})
+                    raise
+                report.elapsed_s = time.perf_counter() - started
+                state.save_last_run(settings.data_dir, {**report.to_dict(), "finished_at": _now()})
     except Exception as exc:
-        if is_unreachable(exc):  # the Chroma server went away mid-run: the next ingest repairs
+        if is_unreachable(exc):  # the next ingest repairs what the lost server left half-done
             raise IndexUnavailable() from exc
         raise
     finally:
         emb.close()
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class _Run:
@@ -247,6 +262,9 @@ class _Run:
                     continue
                 count = 0
                 for chunk in chunks:
+                    if not count:  # what the console's 資料 page lists per document
+                        entry.update(title=chunk.metadata.get("title") or document.title,
+                                     doc_type=chunk.metadata.get("doc_type"), indexed_at=_now())
                     count += 1
                     yield chunk
                 report.chars_loaded += document.char_count()

@@ -35,6 +35,8 @@ class LastRun:
     failed: tuple[tuple[str, str], ...] = ()        # (path, reason)
     unsupported: tuple[tuple[str, str], ...] = ()
     fatal: str | None = None        # the run stopped with this error
+    skipped: tuple[tuple[str, str], ...] = ()      # refused: a link out of the folder, too large
+    repairs: tuple[str, ...] = ()   # what the run found broken and put right
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def _last_run(raw: dict | None) -> LastRun | None:
                                               "files_unchanged", "chunks_added", "chunks_deleted")}
     return LastRun(finished_at=_when(raw.get("finished_at")), elapsed_s=float(raw.get("elapsed_s") or 0),
                    failed=_pairs(raw.get("failed")), unsupported=_pairs(raw.get("unsupported")),
-                   fatal=raw.get("fatal"), **ints)
+                   fatal=raw.get("fatal"), skipped=_pairs(raw.get("skipped")),
+                   repairs=tuple(str(r) for r in raw.get("repairs") or ()), **ints)
 
 
 def index_status(settings: IndexSettings) -> IndexStatus:

@@ -34,6 +34,16 @@ def origin_key(identity: str) -> str:
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
 
 
+def make_vector_store(client, name: str, embeddings, cls=None):
+    """langchain_chroma's `Chroma` over our client and collection settings (cosine space): the
+    one construction ingest writes through (LangChain's standard vector-store suite runs on it).
+    `cls`: a subclass (the writer's, which guards deletes of vectors other folders share)."""
+    from langchain_chroma import Chroma
+
+    return (cls or Chroma)(client=client, collection_name=name, embedding_function=embeddings,
+                           collection_metadata=COLLECTION_METADATA)
+
+
 def _like_prefix(prefix: str) -> str:
     """`prefix` as a LIKE pattern matching everything below it ('!' escapes _ and %)."""
     return prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
@@ -92,9 +102,8 @@ class VectorIndex:
                     if ids:
                         index._delete_vectors(list(ids))
 
-            self._store = SharedAwareChroma(client=self.client, collection_name=self.name,
-                                            embedding_function=self.embeddings,
-                                            collection_metadata=COLLECTION_METADATA)
+            self._store = make_vector_store(self.client, self.name, self.embeddings,
+                                            SharedAwareChroma)
         return self._store
 
     def _execute(self, statement: str, **params):

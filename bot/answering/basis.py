@@ -22,8 +22,12 @@ def basis_of(metadata: dict) -> str | None:
 def chunks_by_section(handle, sections: list[str]) -> dict[str, list]:
     """The index's chunks of each section path (`IndexHandle.chunks_by_section`: Chunk(chunk_id,
     text, metadata) each). A failed lookup answers without the basis rather than failing."""
+    from ingest.errors import IndexUnavailable
+
     try:
         return handle.chunks_by_section(sections)
+    except IndexUnavailable:
+        raise  # the Chroma server is down: the whole answer fails politely (logged once)
     except Exception:
         log.warning("basis lookup failed; answering without it", exc_info=True)
         return {}
