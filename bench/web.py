@@ -186,9 +186,11 @@ def load_average() -> str:
 
 
 def run_backend(backend: str, url: str, n_cases: int, args, vocab) -> None:
-    print(f"\n=== {backend}: generating {n_cases:,} cases "
-          f"({'with' if vocab.corpora_used else 'WITHOUT'} the shared corpora) ===")
-    if not (backend == "postgresql" and args.reuse_pg):
+    reuse = backend == "postgresql" and args.reuse_pg
+    print(f"\n=== {backend}: " + (f"reusing {n_cases:,} generated cases" if reuse else
+          f"generating {n_cases:,} cases ({'with' if vocab.corpora_used else 'WITHOUT'} "
+          "the shared corpora)") + " ===")
+    if not reuse:
         info = populate(url, backend, n_cases, vocab,
                         progress=lambda m: print(m, flush=True) if args.verbose else None)
         print(f"data: {info['cases']:,} cases, {info['turns']:,} turns, {info['events']:,} events, "
