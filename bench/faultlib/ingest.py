@@ -93,11 +93,12 @@ def _ingest(data: Path, kb: Path, *args: str, **env_extra) -> dict:
 def _warm_cache(work: Path) -> Path:
     """Embed the bundled knowledge base (and the changed file of the kill scenario) once; every
     scenario starts from a copy of this cache, so nothing is embedded twice."""
-    data, kb = work / "warm" / "data", work / "warm" / "kb"
-    shutil.copytree(KB, kb, dirs_exist_ok=True)
-    _change(kb)
     from ingest.pipeline import run_ingest
 
+    data, kb = work / "warm" / "data", work / "warm" / "kb"
+    shutil.copytree(KB, kb, dirs_exist_ok=True)
+    run_ingest(_settings(data, kb))
+    _change(kb)
     run_ingest(_settings(data, kb))
     return data / "cache"
 
