@@ -42,6 +42,25 @@ def format_history(history: Sequence[HistoryTurn]) -> str:
     return "\n".join(lines)
 
 
+def fuse_rankings(first: Sequence[Passage], second: Sequence[Passage], k: int,
+                  rrf_k: int = 20, second_weight: float = 1.0) -> list[Passage]:
+    """Reciprocal-rank fusion of two passage lists (ties keep `first`'s order); the result keeps
+    `first`'s `best_dense` (the evidence model reads it)."""
+    score: dict[str, float] = {}
+    by_id: dict[str, Passage] = {}
+    for ranking, weight in ((first, 1.0), (second, second_weight)):
+        for rank, p in enumerate(ranking, start=1):
+            score[p.chunk_id] = score.get(p.chunk_id, 0.0) + weight / (rrf_k + rank)
+            by_id.setdefault(p.chunk_id, p)
+    order = {cid: i for i, cid in enumerate(by_id)}
+    fused = sorted(by_id, key=lambda cid: (-score[cid], order[cid]))[:k]
+    out = type(first)(by_id[cid] for cid in fused) if hasattr(first, "best_dense") else \
+        [by_id[cid] for cid in fused]
+    if hasattr(first, "best_dense"):
+        out.best_dense = first.best_dense
+    return out
+
+
 def _is_timeout(exc: BaseException) -> bool:
     import httpx
     import openai
@@ -89,7 +108,7 @@ class Answerer:
         k = k or self.k
         decision = followup.decide(question, history)
         standalone = self._standalone(question, list(history), decision)
-        passages = self.retriever.search(standalone, k=k, focus=question)
+        passages = self._search(question, standalone, decision, k)
         evidence = self.retriever.evidence(standalone, passages) if passages else 0.0
         # The coverage of the new question's own words declines only where the conversation
         # lent the evidence (see coverage.CoveragePolicy).
@@ -111,7 +130,7 @@ class Answerer:
         key_terms = followup.terms(question).key_terms
         pool = passages if self.llm is not None else passages[: self.quote_passages]
         gap = coverage.check(key_terms, pool)
-        if policy.declines(gap):
+        if policy.declines(gap) or self._only_the_old_topic_is_covered(gap, history, policy):
             return self._finish(start, self._decline(base, gap.missing))
         fallback_reason = None
         if self.llm is not None:
@@ -128,6 +147,30 @@ class Answerer:
         if answer.answered:
             answer = self._with_gap_note(answer, key_terms, policy)
         return self._finish(start, answer)
+
+    def _search(self, question: str, text: str, decision: followup.Decision, k: int):
+        """A follow-up that names topic words of its own (「デジタル人材の派遣もありますか？」) is
+        searched both alone and with its context; the two rankings are fused, so the context
+        disambiguates without drowning the new words."""
+        passages = self.retriever.search(text, k=k, focus=question)
+        if text == question or not followup.terms(question).topic_words:
+            return passages
+        own = self.retriever.search(question, k=k, focus=question)
+        return fuse_rankings(passages, own, k, second_weight=0.5)
+
+    def _only_the_old_topic_is_covered(self, gap: coverage.Coverage, history, policy) -> bool:
+        """A standalone question in a conversation whose only covered topic terms are the
+        conversation's (「ふるさと納税の返礼品でおすすめのものは？」 after ふるさと納税): what is new
+        in it is what the documents lack, so it is declined like any out-of-scope question."""
+        if not history or policy.decline_share is not None or not gap.topic_terms:
+            return False
+        # the new part counts whole here, facets included (税額控除の「割合」)
+        total = sum(min(len(t), 4) for t in gap.terms)
+        if sum(min(len(t), 4) for t in gap.missing) < self.coverage_policy.decline_share * total:
+            return False
+        covered = [t for t in gap.topic_terms if t not in gap.missing]
+        earlier = " ".join(turn.question for turn in history)
+        return all(t in earlier for t in covered)
 
     def _decline(self, base: dict, uncovered: Sequence[str] = ()) -> Answer:
         return Answer(text=DECLINE_TEXT, answered=False, mode="none", prompt_version=None,

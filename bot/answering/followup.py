@@ -230,7 +230,8 @@ def _answered(turn: HistoryTurn) -> bool:
 
 def _referents(history: Sequence[HistoryTurn]) -> list[int | None]:
     """For every history turn, the index of the turn that carries its topic: itself when it
-    stood alone, its own referent when it was a follow-up, None when it was declined."""
+    stood alone or brought a topic word its referent did not have (「では協力隊の募集についても」
+    after a question about DX), its own referent when it was a follow-up, None when declined."""
     out: list[int | None] = []
     for i, turn in enumerate(history):
         if not _answered(turn):
@@ -245,6 +246,8 @@ def _referents(history: Sequence[HistoryTurn]) -> list[int | None]:
             out.append(i)
             continue
         ref = _pick_referent(t, earlier, out)
+        if ref is not None and set(t.topic_words) - set(terms(history[ref].question).topic_words):
+            ref = i  # a new topic, introduced as a continuation: it carries the topic from here
         out.append(i if ref is None else ref)
     return out
 
