@@ -103,6 +103,27 @@ def eval_modes(retriever: HybridRetriever, items, k: int = 10, cache: Path | Non
     return out, rows
 
 
+def without_rescoring(retriever: HybridRetriever, items, rows, k: int = 10) -> dict:
+    """Hybrid on the same cached candidates with the second stage off: the before/after of the
+    rescoring in one run (everything else of the assembly is unchanged)."""
+    from bot.answering.rescoring import RescoreParams
+
+    handle = retriever.handle()
+    n = retriever.params.n_candidates
+    original = retriever.rescore_params
+    retriever.rescore_params = RescoreParams(depth=1)
+    try:
+        ranks = [first_hit_rank(item, retriever._assemble(handle, d[:n], l[:n], k, "hybrid",
+                                                          focus=item.question))
+                 for item, (d, l) in zip(items, rows)]
+    finally:
+        retriever.rescore_params = original
+    m = metrics(ranks, [0.0])
+    print(f"  hybrid without the rescoring stage: R@1 {m['recall@1']:.4f}  R@5 {m['recall@5']:.4f}  "
+          f"MRR@10 {m['mrr@10']:.4f}")
+    return m
+
+
 # ---- sweep on cached candidate lists -------------------------------------------------------
 
 def candidate_lists(rows):
@@ -441,6 +462,7 @@ def main(argv=None) -> int:
         retriever = HybridRetriever.from_settings(settings)
         print(f"  {len(items)} questions, {retriever.handle().count()} chunks")
         results["jsquad"], rows = eval_modes(retriever, items, cache=args.root / "jsquad" / "candidates.pkl")
+        results["jsquad_without_rescoring"] = without_rescoring(retriever, items, rows)
         h = results["jsquad"]["hybrid"]
         ok = (h["recall@5"] >= 0.975 and h["mrr@10"] >= 0.935 and
               all(h[m] >= results["jsquad"][o][m] for o in ("bm25", "dense") for m in ("recall@5", "mrr@10")))
@@ -459,13 +481,15 @@ def main(argv=None) -> int:
         retriever = HybridRetriever.from_settings(seed_settings)
         print(f"  {len(seed)} in-scope questions, {len(oos)} out-of-scope, {retriever.handle().count()} chunks")
         results["seed"], rows = eval_modes(retriever, seed)
+        results["seed_without_rescoring"] = without_rescoring(retriever, seed, rows)
         if args.rescore_sweep:
             results["rescore_sweep"] = rescore_sweep(retriever, seed, rows)
         if args.sweep:
             lists = candidate_lists(rows)
             results["seed_sweep"] = [(m, p.describe()) for m, p in sweep("seed", lists, hit_sets(retriever, seed, lists))[:10]]
         hr(f"Held-out seed set ({len(seed_hold)} questions never used for tuning), same index")
-        results["seed_holdout"], _ = eval_modes(retriever, seed_hold)
+        results["seed_holdout"], hold_rows = eval_modes(retriever, seed_hold)
+        results["seed_holdout_without_rescoring"] = without_rescoring(retriever, seed_hold, hold_rows)
         if args.only_seed_retrieval:
             return _write(results)
         hr("Evidence strength: in-scope answered vs out-of-scope declined")
