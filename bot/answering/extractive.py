@@ -63,7 +63,7 @@ class Quote:
 def select_sentences(question: str, passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
                      *, max_sentences: int = 3, max_passages: int = 3, per_passage: int = 2,
                      focus: str | None = None, duplicate_threshold: float = 0.6,
-                     min_relative: float = 0.4, other_section_relative: float = 0.9) -> list[Quote]:
+                     min_relative: float = 0.4, other_section_relative: float = 0.7) -> list[Quote]:
     """Score every sentence of the top passages by overlap with the question's content words
     (words of `focus`, the latest question of a follow-up, count double) and by passage rank.
 
