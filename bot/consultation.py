@@ -40,16 +40,31 @@ from collections import OrderedDict
 from typing import Callable
 
 from bot.cases.db import describe_error
-from bot.cases.spool import Spool
-from bot.cases.views import CaseView, EscalationReason
-from bot.domain import Answer, ConsultResult, Inquiry
-from bot.errors import StoreUnavailable
+from bot.cases.spool import Spool, turn_record
+from bot.cases.views import CaseView, EscalationReason, TurnView
+from bot.domain import Answer, ConsultResult, Inquiry, Passage
+from bot.errors import ConsultError, StoreUnavailable
 from bot.municipality import MunicipalityMap, ProfileLookup, find_municipality
 
 log = logging.getLogger(__name__)
 
 DEDUPE_TTL_S = 86400
 _LOCAL_KEYS_MAX = 10000
+
+
+def answer_from_turn(turn: TurnView) -> Answer:
+    """The answer a completed turn recorded (passage texts as stored: shortened)."""
+    sources = [Passage(chunk_id=str(src.get("chunk_id") or ""), text=str(src.get("text") or ""),
+                       source=str(src.get("source") or ""), title=str(src.get("title") or ""),
+                       section=str(src.get("section") or ""), page=src.get("page"),
+                       doc_type=str(src.get("doc_type") or "other"),
+                       score=float(src.get("score") or 0.0), dense_score=src.get("dense_score"),
+                       bm25_score=src.get("bm25_score"))
+               for src in turn.sources]
+    return Answer(text=turn.answer or "", answered=bool(turn.answered), mode=turn.mode or "none",
+                  sources=sources, model=turn.model, prompt_version=turn.prompt_version,
+                  evidence=float(turn.evidence or 0.0), latency_ms=int(turn.latency_ms or 0),
+                  fallback_reason=turn.fallback_reason)
 
 
 def _mask(text: str) -> tuple[str, list[str]]:
@@ -96,11 +111,16 @@ class ConsultationService:
         self._seen = _SeenKeys(dedupe_ttl_s)
 
     # ---- the one entry point of every surface ---------------------------------------------------
-    def consult(self, inquiry: Inquiry,
-                on_token: Callable[[str], None] | None = None) -> ConsultResult:
+    def consult(self, inquiry: Inquiry, on_token: Callable[[str], None] | None = None, *,
+                resume: bool = False) -> ConsultResult:
+        """Answer one question and log it as one turn (see the module docstring).
+
+        ``resume=True`` (the durable inbox re-running a delivery after a crash): when the key was
+        claimed by an earlier attempt, that attempt's turn is returned (or, if it never got its
+        answer, answered now) instead of a duplicate."""
         masked, kinds = _mask(inquiry.question)
         key = inquiry.dedupe_key
-        if key and self._seen.seen(key):  # this process handled it (maybe while the DB was down)
+        if key and not resume and self._seen.seen(key):  # handled here (maybe while the DB was down)
             return self._duplicate(self._find_case(inquiry), kinds)
         municipality = inquiry.requester.municipality or find_municipality(
             self.municipalities, inquiry.requester.user_id, inquiry.conversation.channel,
@@ -120,6 +140,10 @@ class ConsultationService:
         if begun is not None and begun.duplicate:
             if key:
                 self._seen.add(key)
+            if resume and key:
+                resumed = self._resume(key, masked, kinds, on_token)
+                if resumed is not None:
+                    return resumed
             return self._duplicate(begun.case, kinds)
         if key:
             self._seen.add(key)
@@ -164,6 +188,29 @@ class ConsultationService:
         return self.spool.replay(self.store)
 
     # ---- internals --------------------------------------------------------------------------------
+    def _resume(self, key: str, masked: str, kinds: list[str],
+                on_token: Callable[[str], None] | None) -> ConsultResult | None:
+        """The turn an earlier attempt of this delivery began (None: there is none)."""
+        found = self.store.turn_for_key(key)
+        if found is None:
+            return None
+        case, turn = found
+        if turn.completed_at is None:          # that attempt died while answering
+            log.info("resuming turn %s of %s: answering it now", turn.id, case.ref)
+            history = self.store.history(case.id, before_turn_id=turn.id)
+            try:
+                answer = self.answerer.answer(masked, history, on_token=on_token)
+            except BaseException as exc:
+                self.store.complete_turn(turn.id, None, error=type(exc).__name__)
+                raise
+            case = self.store.complete_turn(turn.id, answer)
+        elif turn.error:
+            raise ConsultError(f"the resumed turn {turn.id} had failed with {turn.error}")
+        else:
+            answer = answer_from_turn(turn)
+        return ConsultResult(case_id=case.id, case_ref=case.ref, answer=answer, pii_kinds=kinds,
+                             turn_id=turn.id)
+
     @staticmethod
     def _duplicate(case: CaseView | None, kinds: list[str]) -> ConsultResult:
         log.info("duplicate delivery ignored (%s)", case.ref if case else "case unknown")
@@ -185,7 +232,9 @@ class ConsultationService:
             try:
                 return self.store.complete_turn(begun.turn_id, answer, error=error)
             except Exception as exc:  # StoreUnavailable, or anything unexpected: never lose it
-                self.spool.add_complete(begun.turn_id, answer, error)
+                self.spool.add_complete(begun.turn_id, answer, error, turn=turn_record(
+                    inquiry.conversation, inquiry.requester, masked, kinds, inquiry.dedupe_key,
+                    municipality, None, None))
                 log.error("case database error (%s): turn %s of %s spooled to %s",
                           describe_error(exc), begun.turn_id, begun.case.ref, self.spool.path)
                 return None

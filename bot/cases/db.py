@@ -10,6 +10,8 @@ database error can never carry a question, an answer or a name.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -105,6 +107,42 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_s: float, pool_s
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+@dataclass
+class SqliteFile:
+    """The file behind a SQLite engine, to notice when it is deleted or replaced while the bot
+    runs (pooled connections would keep writing into the old, unlinked file)."""
+
+    path: Path
+    identity: tuple[int, int] | None
+
+    @classmethod
+    def of(cls, engine: Engine) -> "SqliteFile | None":
+        database = engine.url.database if is_sqlite(engine) else None
+        if not database or database == ":memory:":
+            return None
+        path = Path(database)
+        return cls(path, _identity(path))
+
+    def replaced(self) -> bool:
+        """True once when the file is gone or is another file than before."""
+        now = _identity(self.path)
+        if now is not None and self.identity is None:
+            self.identity = now           # created after the engine (first migration)
+            return False
+        if now == self.identity:
+            return False
+        self.identity = now
+        return True
 
 
 def describe_error(exc: BaseException) -> str:

@@ -76,7 +76,7 @@ class TurnRow(Base):
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     fallback_reason: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(255))
-    dedupe_key: Mapped[str | None] = mapped_column(String(255))
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), index=True)  # index: revision 0006
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     feedback: Mapped[str | None] = mapped_column(String(8))   # "up" | "down"
@@ -136,3 +136,41 @@ class WebTokenRow(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class InboxRow(Base):
+    """Revision 0006: the durable inbox. One row per Slack delivery that asks the bot something,
+    written before (or as) the delivery is acknowledged, worked off by claim + lease, and kept
+    with its outcome (``posted`` / ``handed_off`` / ``ignored`` / ``duplicate``)."""
+
+    __tablename__ = "consult_inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)     # the delivery's dedupe key
+    kind: Mapped[str] = mapped_column(String(16))                   # mention / dm / assistant / ...
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)           # the parsed delivery
+    state: Mapped[str] = mapped_column(String(16), index=True)      # pending / posted / ...
+    attempts: Mapped[int] = mapped_column(Integer, default=0)       # claims so far
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # what is done already
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReplicaRow(Base):
+    """Revision 0006: serving processes and when each was last seen (its heartbeat is also the
+    write probe that tells a replica its database works again)."""
+
+    __tablename__ = "consult_replicas"
+
+    owner: Mapped[str] = mapped_column(String(128), primary_key=True)   # host:pid:token
+    host: Mapped[str] = mapped_column(String(128))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -19,13 +19,25 @@ from pathlib import Path
 
 from bot.cases.db import describe_error
 from bot.domain import Answer, Conversation, Passage, Requester
-from bot.errors import StoreUnavailable
+from bot.errors import CaseNotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 
 def answer_to_dict(answer: Answer | None) -> dict | None:
     return None if answer is None else asdict(answer)
+
+
+def turn_record(conversation: Conversation, requester: Requester, question: str,
+                pii_kinds: list[str], dedupe_key: str | None, municipality: str | None,
+                answer: Answer | None, error: str | None) -> dict:
+    """A whole turn as one spool record (``op: add``)."""
+    return {
+        "op": "add", "conversation": asdict(conversation), "requester": asdict(requester),
+        "question": question, "pii_kinds": list(pii_kinds),
+        "dedupe_key": dedupe_key or f"spool:{uuid.uuid4()}", "municipality": municipality,
+        "answer": answer_to_dict(answer), "error": error,
+    }
 
 
 def answer_from_dict(data: dict | None) -> Answer | None:
@@ -64,21 +76,23 @@ class Spool:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def add_complete(self, turn_id: int, answer: Answer | None, error: str | None) -> None:
-        """The turn row exists; only its answer is missing."""
-        self._append(self.path, [{"op": "complete", "turn_id": turn_id,
-                                  "answer": answer_to_dict(answer), "error": error}])
+    def add_complete(self, turn_id: int, answer: Answer | None, error: str | None, *,
+                     turn: dict | None = None) -> None:
+        """The turn row exists; only its answer is missing. ``turn`` (an ``add`` record, see
+        ``turn_record``) lets the replay write the whole turn when the row is gone because the
+        database was re-created empty."""
+        record = {"op": "complete", "turn_id": turn_id, "answer": answer_to_dict(answer),
+                  "error": error}
+        if turn is not None:
+            record["turn"] = turn
+        self._append(self.path, [record])
 
     def add_turn(self, conversation: Conversation, requester: Requester, question: str,
                  pii_kinds: list[str], dedupe_key: str | None, municipality: str | None,
                  answer: Answer | None, error: str | None) -> None:
         """Nothing was written: the whole turn (and maybe its case) is missing."""
-        self._append(self.path, [{
-            "op": "add", "conversation": asdict(conversation), "requester": asdict(requester),
-            "question": question, "pii_kinds": list(pii_kinds),
-            "dedupe_key": dedupe_key or f"spool:{uuid.uuid4()}", "municipality": municipality,
-            "answer": answer_to_dict(answer), "error": error,
-        }])
+        self._append(self.path, [turn_record(conversation, requester, question, pii_kinds,
+                                             dedupe_key, municipality, answer, error)])
 
     def replay(self, store) -> int:
         """Write spooled turns to ``store``; returns how many were written now."""
@@ -106,7 +120,7 @@ class Spool:
                 written += 1
             except StoreUnavailable:
                 self._append(self.path, records[i:])
-                log.error("case database still unavailable: %d spooled turn(s) kept in %s",
+                log.warning("case database unavailable again: %d spooled turn(s) kept in %s",
                           len(records) - i, self.path)
                 break
             except Exception as exc:  # refused for another reason: keep it aside, loudly
@@ -122,8 +136,15 @@ class Spool:
     def _apply(store, record: dict) -> None:
         answer = answer_from_dict(record.get("answer"))
         if record["op"] == "complete":
-            store.complete_turn(int(record["turn_id"]), answer, error=record.get("error"))
-            return
+            try:
+                store.complete_turn(int(record["turn_id"]), answer, error=record.get("error"))
+                return
+            except CaseNotFound:
+                if not record.get("turn"):
+                    raise
+                # the database was re-created empty: the begun turn is gone, write all of it
+                record = {**record["turn"], "answer": record.get("answer"),
+                          "error": record.get("error")}
         result = store.add_turn(
             Conversation(**record["conversation"]), Requester(**record["requester"]),
             record["question"], answer, pii_kinds=record.get("pii_kinds") or [],

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import (IntegrityError, InterfaceError, OperationalError, ProgrammingError)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,9 @@ from bot.cases import migrate, queries
 from bot.cases.actions import CaseActions
 from bot.cases.reports import CaseReports
 from bot.cases.convert import one_case_view, turn_view
-from bot.cases.db import create_case_engine, utcnow
+from bot.cases.db import SqliteFile, create_case_engine, describe_error, is_sqlite, utcnow
+from bot.cases.health import DatabaseHealth
+from bot.cases.inbox import InboxActions
 from bot.cases.models import TurnRow
 from bot.cases.routing import ROUTER_KEY
 from bot.cases.views import (BegunTurn, CaseDetail, CaseStatus, CaseView, OpenedCase,
@@ -48,6 +50,17 @@ _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 DEFAULT_DELIVERY_TTL_S = 86400
 _PURGE_EVERY = 200
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# SQLite errors after which pooled connections are dropped: a connection opened while the file
+# was read-only (or unreachable) stays read-only even when the file is writable again.
+_SQLITE_REOPEN = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_NOTADB")
+
+
+def _missing_schema(exc: BaseException) -> bool:
+    """A table of ours is missing: the database was re-created empty (or never migrated)."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "42P01":          # PostgreSQL undefined_table
+        return True
+    return "no such table" in str(orig or exc)
 
 
 def _check_status(status: str | None) -> None:
@@ -57,7 +70,7 @@ def _check_status(status: str | None) -> None:
             "のいずれかを指定してください。"))
 
 
-class CaseStore(CaseActions, CaseReports):
+class CaseStore(CaseActions, CaseReports, InboxActions):
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utcnow,
                  router: Callable | None = None):
         self.engine = engine
@@ -69,6 +82,12 @@ class CaseStore(CaseActions, CaseReports):
         self._schema_ready = True
         self._schema_lock = threading.Lock()
         self._claims = 0
+        self.health = DatabaseHealth(self.describe)
+        # SQLite: one writer at a time anyway (BEGIN IMMEDIATE). Queueing this process's
+        # transactions on a lock wakes the next one at once, instead of SQLite's busy handler
+        # sleeping up to 100 ms between retries (measured: burst p95 ack and answer latency).
+        self._sqlite_lock = threading.Lock() if is_sqlite(engine) else None
+        self.sqlite_file = SqliteFile.of(engine)
 
     # ---- construction and schema ----------------------------------------------------------------
     @classmethod
@@ -108,6 +127,7 @@ class CaseStore(CaseActions, CaseReports):
             changed = migrate.upgrade(self.engine)
             revision = migrate.current_revision(self.engine)
         except _UNAVAILABLE as exc:
+            self._unavailable(exc)
             raise StoreUnavailable(f"case database unavailable: {type(exc).__name__}") from exc
         self._schema_ready = True
         if changed:
@@ -135,8 +155,15 @@ class CaseStore(CaseActions, CaseReports):
         try:
             yield
         except _UNAVAILABLE as exc:
-            log.error("case database unavailable (%s): %s", self.describe(), type(exc).__name__)
+            self._unavailable(exc)
             raise StoreUnavailable(f"case database unavailable: {type(exc).__name__}") from exc
+
+    def _unavailable(self, exc: BaseException) -> None:
+        """Note the failure (one log line per outage) and drop connections that cannot heal."""
+        self.health.failed(describe_error(exc))
+        name = getattr(getattr(exc, "orig", None), "sqlite_errorname", None) or ""
+        if name.startswith(_SQLITE_REOPEN):
+            self.engine.dispose()
 
     def _ensure_schema(self) -> None:
         if self._schema_ready:
@@ -145,23 +172,51 @@ class CaseStore(CaseActions, CaseReports):
             if not self._schema_ready:
                 self.upgrade()
 
-    def _run(self, fn: Callable[[Session, datetime], T], *, retries: int = 4) -> T:
-        """Run ``fn(session, now)`` in one transaction; a unique-key race is retried afresh."""
+    def schema_lost(self) -> None:
+        """The database was replaced (e.g. re-created empty): reconnect and migrate before the
+        next operation."""
+        self.engine.dispose()
+        self._schema_ready = False
+
+    @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        if self._sqlite_lock is None:
+            yield
+            return
+        with self._sqlite_lock:
+            yield
+
+    def _run(self, fn: Callable[[Session, datetime], T], *, retries: int = 4,
+             write: bool = True) -> T:
+        """Run ``fn(session, now)`` in one transaction; a unique-key race is retried afresh.
+        ``write=False`` marks a read: its success does not count as the database being back."""
         self._ensure_schema()
         for attempt in range(retries):
             try:
-                with self._errors(), Session(self.engine, expire_on_commit=False) as s:
+                with self._errors(), self._serialised(), \
+                        Session(self.engine, expire_on_commit=False) as s:
                     if self.router is not None:
                         s.info[ROUTER_KEY] = self.router
                     with s.begin():
-                        return fn(s, self._clock())
+                        result = fn(s, self._clock())
+                if write:
+                    self.health.recovered()
+                return result
             except IntegrityError:
                 if attempt == retries - 1:
                     raise
                 log.debug("unique-key race, retrying (attempt %d)", attempt + 1)
-            except StoreUnavailable as exc:
+            except (StoreUnavailable, ProgrammingError) as exc:
+                cause = exc.__cause__ if isinstance(exc, StoreUnavailable) else exc
+                if _missing_schema(cause) and attempt < retries - 1:
+                    log.warning("case database has no tables (re-created?): migrating it")
+                    self.schema_lost()
+                    self._ensure_schema()
+                    continue
+                if isinstance(exc, ProgrammingError):
+                    raise
                 # PostgreSQL serialization failure / deadlock: the transaction is safe to retry
-                code = getattr(getattr(exc.__cause__, "orig", None), "sqlstate", None)
+                code = getattr(getattr(cause, "orig", None), "sqlstate", None)
                 if code not in _RETRYABLE_SQLSTATES or attempt == retries - 1:
                     raise
                 log.warning("transaction conflict (%s), retrying", code)
@@ -244,7 +299,7 @@ class CaseStore(CaseActions, CaseReports):
         def work(s: Session, now: datetime):
             row = lc.find_case_row(s, conversation)
             return row and one_case_view(s, row)
-        return self._run(work)
+        return self._run(work, write=False)
 
     def open_case(self, conversation: Conversation, requester: Requester, *, title: str,
                   municipality: str | None = None) -> OpenedCase:
@@ -255,15 +310,29 @@ class CaseStore(CaseActions, CaseReports):
             return OpenedCase(one_case_view(s, row), created, reopened)
         return self._run(work)
 
-    def history(self, case: CaseRef, limit: int = lc.HISTORY_TURNS) -> list[HistoryTurn]:
+    def history(self, case: CaseRef, limit: int = lc.HISTORY_TURNS, *,
+                before_turn_id: int | None = None) -> list[HistoryTurn]:
         case_id = self._case_id(case)
-        return self._run(lambda s, now: lc.history(s, case_id, limit=limit))
+        return self._run(lambda s, now: lc.history(s, case_id, before_turn_id=before_turn_id,
+                                                   limit=limit), write=False)
+
+    def turn_for_key(self, dedupe_key: str) -> tuple[CaseView, TurnView] | None:
+        """The (latest) turn begun for a delivery key, with its case — to resume a delivery."""
+        key = dedupe_key[:255]
+
+        def work(s: Session, now: datetime):
+            turn = s.scalars(select(TurnRow).where(TurnRow.dedupe_key == key)
+                             .order_by(TurnRow.id.desc()).limit(1)).first()
+            if turn is None:
+                return None
+            return one_case_view(s, lc.get_case_row(s, turn.case_id)), turn_view(turn)
+        return self._run(work, write=False)
 
     # ---- reads ------------------------------------------------------------------------------------
     def get_case(self, case: CaseRef) -> CaseView:
         """By id or reference (``"相談#12"``); raises CaseNotFound."""
         case_id = self._case_id(case)
-        return self._run(lambda s, now: one_case_view(s, lc.get_case_row(s, case_id)))
+        return self._run(lambda s, now: one_case_view(s, lc.get_case_row(s, case_id)), write=False)
 
     def get_turn(self, turn_id: int) -> TurnView:
         def work(s: Session, now: datetime) -> TurnView:
@@ -271,13 +340,13 @@ class CaseStore(CaseActions, CaseReports):
             if turn is None:
                 raise CaseNotFound(f"turn {turn_id} not found")
             return turn_view(turn)
-        return self._run(work)
+        return self._run(work, write=False)
 
     def case_detail(self, case: CaseRef, *, include_internal: bool = True) -> CaseDetail:
         """The case with its turns and events. ``include_internal=False`` drops internal notes
         (for anything an officer may see)."""
         case_id = self._case_id(case)
-        return self._run(lambda s, now: queries.detail(s, case_id, include_internal))
+        return self._run(lambda s, now: queries.detail(s, case_id, include_internal), write=False)
 
     def list_cases(self, *, status: str | None = None, since: datetime | None = None,
                    municipality: str | None = None, requester: str | None = None,
@@ -286,16 +355,16 @@ class CaseStore(CaseActions, CaseReports):
         _check_status(status)
         return self._run(lambda s, now: queries.list_cases(
             s, status=status, since=since, municipality=municipality, requester=requester,
-            assignee=assignee, limit=limit, newest_first=newest_first))
+            assignee=assignee, limit=limit, newest_first=newest_first), write=False)
 
     def list_details(self, *, include_internal: bool = True, **filters) -> list[CaseDetail]:
         """Like ``list_cases`` (same filters) but with each case's turns and events."""
         _check_status(filters.get("status"))
-        return self._run(lambda s, now: queries.list_details(s, include_internal, **filters))
+        return self._run(lambda s, now: queries.list_details(s, include_internal, **filters), write=False)
 
     def staff_queue(self, limit: int = 50) -> StaffQueue:
         """needs_staff first, then in_progress, oldest first; with counts by status."""
-        return self._run(lambda s, now: queries.staff_queue(s, limit))
+        return self._run(lambda s, now: queries.staff_queue(s, limit), write=False)
 
     def cases_for_requester(self, user_id: str, limit: int = 20) -> list[CaseView]:
         """An officer's own cases, newest first (officers only ever see their own)."""
@@ -304,4 +373,5 @@ class CaseStore(CaseActions, CaseReports):
     def export_details(self, *, since: datetime | None = None,
                        include_internal: bool = True) -> list[CaseDetail]:
         """Every case (oldest first) with turns and events, for `consult cases export`."""
-        return self._run(lambda s, now: queries.export_details(s, since, include_internal))
+        return self._run(lambda s, now: queries.export_details(s, since, include_internal),
+                         write=False)

@@ -43,6 +43,7 @@ class EscalationReason(StrEnum):
     NEGATIVE_FEEDBACK = "negative_feedback"  # 👎
     NOT_ANSWERED = "not_answered"           # evidence too weak, the bot declined
     BOT_ERROR = "bot_error"                 # the answer could not be produced at all
+    DELIVERY_FAILED = "delivery_failed"     # Slack kept refusing the answer (posting failed)
     STAFF = "staff"                         # staff reopened / flagged it
 
 
@@ -51,6 +52,7 @@ ESCALATION_LABELS: dict[str, str] = {
     EscalationReason.NEGATIVE_FEEDBACK: "ボットの回答に 👎（役に立たなかった）の評価がありました。",
     EscalationReason.NOT_ANSWERED: "資料から十分な根拠が見つからず、ボットは回答できませんでした。",
     EscalationReason.BOT_ERROR: "回答の作成中にエラーが発生し、ボットは回答できませんでした。",
+    EscalationReason.DELIVERY_FAILED: "Slack が回答の投稿を受け付けなかったため、相談者に回答が届いていません。",
     EscalationReason.STAFF: "職員が対応を再開しました。",
 }
 
@@ -60,6 +62,7 @@ ESCALATION_SHORT_LABELS: dict[str, str] = {
     EscalationReason.NEGATIVE_FEEDBACK: "👎 評価",
     EscalationReason.NOT_ANSWERED: "ボット未回答",
     EscalationReason.BOT_ERROR: "ボットのエラー",
+    EscalationReason.DELIVERY_FAILED: "回答を届けられず",
     EscalationReason.STAFF: "職員が再開",
 }
 

@@ -19,7 +19,7 @@ from bot.cases.store import CaseStore
 from bot.domain import Conversation, Requester
 
 EXPECTED_TABLES = {"consult_cases", "consult_turns", "consult_events", "consult_deliveries",
-                   "consult_web_tokens",
+                   "consult_web_tokens", "consult_inbox", "consult_replicas",
                    VERSION_TABLE}
 
 
@@ -72,9 +72,9 @@ def test_upgrade_from_each_earlier_revision_keeps_data(db_settings):
         try:
             if i:  # start each round from an empty database
                 with engine.begin() as conn:
-                    for table in ("consult_turns_fts", "consult_web_tokens",
-                                  "consult_deliveries", "consult_events", "consult_turns",
-                                  "consult_cases", VERSION_TABLE):
+                    for table in ["consult_turns_fts"] + \
+                            [t.name for t in reversed(Base.metadata.sorted_tables)] + \
+                            [VERSION_TABLE]:
                         conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
             migrate.upgrade(engine, revision)
             assert migrate.current_revision(engine) == revision
