@@ -30,6 +30,11 @@ class Settings(IndexSettings):
     municipality_map: str | None = Field(None, validation_alias="CONSULT_MUNICIPALITY_MAP")
     # Optional YAML file of staff teams (振興局 / 本庁 sections) and the cases they take (README)
     teams_file: str | None = Field(None, validation_alias="CONSULT_TEAMS_FILE")
+    # Durable inbox: how long a failing Slack post is retried before the case goes to staff
+    # (reason delivery_failed), and how long a claimed delivery stays with one replica without
+    # its heartbeat before another replica takes it over.
+    delivery_retry_s: float = Field(600.0, validation_alias="CONSULT_DELIVERY_RETRY_S", gt=0)
+    inbox_lease_s: float = Field(30.0, validation_alias="CONSULT_INBOX_LEASE_S", ge=1)
     http_port: int = Field(3000, validation_alias="PORT", gt=0, lt=65536)
     log_level: str = Field("INFO", validation_alias="CONSULT_LOG_LEVEL")
     # ---- the staff web console (bot/web) ----

@@ -2,7 +2,9 @@
 
 - `assistant_thread_started`: a greeting, and suggested prompts for officers who never asked.
 - user messages in an assistant thread (any DM thread): status 「資料を確認しています…」 while the
-  consultation runs, then the answer in the thread (the thread is the consultation).
+  consultation runs, then the answer in the thread (the thread is the consultation). The message
+  is recorded by the durable inbox before it is acknowledged; the handler below runs when an
+  inbox worker claims it.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from slack_bolt import Assistant, BoltContext, Say, SetStatus, SetSuggestedPrompts
+from slack_bolt import Assistant, Say, SetSuggestedPrompts
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from bot.slack import blocks, ids
-from bot.slack.incoming import IncomingMessage, parse_message
-from bot.slack.responder import ReplyTarget, Responder
-from bot.slack.worker import Worker
+from bot.slack.delivery import Prepared, Progress
+from bot.slack.incoming import ASSISTANT, Job
+from bot.slack.responder import ReplyTarget
 
 if TYPE_CHECKING:
     from bot.slack.app import ConsultApp
@@ -27,9 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: ConsultApp, services: Services) -> None:
-    worker: Worker = app.worker
     assistant = Assistant()
-    responder = Responder(services)
 
     @assistant.thread_started
     def on_thread_started(payload: dict, say: Say, set_suggested_prompts: SetSuggestedPrompts
@@ -45,21 +45,16 @@ def register(app: ConsultApp, services: Services) -> None:
                             exc.response.get("error") if exc.response is not None else exc)
 
     @assistant.user_message
-    def on_user_message(body: dict, context: BoltContext, client: WebClient,
-                        set_status: SetStatus) -> None:
-        msg = parse_message(body, context.bot_user_id, context.bot_id)
-        if msg is None:
-            return
+    def on_user_message() -> None:
+        """Acknowledged; the question was recorded by the inbox middleware."""
+
+    def in_thread(client: WebClient, job: Job, progress: Progress) -> Prepared:
+        msg = job.message
         target = ReplyTarget(team=msg.team, channel=msg.channel, thread_ts=msg.root_ts,
                              user=msg.user, react_ts=msg.ts)
-        status = _status_or_reaction(client, target, set_status)
-        responder.show_working(client, target, status)       # at once, after the ack
-        worker.submit("assistant_message", answer, client, msg, target, status)
+        return Prepared(msg.text, target, set_status=_status_or_reaction(client, target))
 
-    def answer(client: WebClient, msg: IncomingMessage, target: ReplyTarget, status) -> None:
-        responder.respond(client, msg.text, target, dedupe_key=msg.dedupe_key, set_status=status,
-                          working_shown=True)
-
+    app.inbox.handle(ASSISTANT, in_thread)
     app.use(assistant)
 
 
@@ -74,12 +69,14 @@ def is_first_time(services: Services, user_id: str) -> bool:
         return True
 
 
-def _status_or_reaction(client: WebClient, target: ReplyTarget, set_status: SetStatus):
-    """set_status, falling back to the 👀 reaction in DM threads that are not assistant threads."""
+def _status_or_reaction(client: WebClient, target: ReplyTarget):
+    """assistant.threads.setStatus, falling back to the 👀 reaction in DM threads that are not
+    assistant threads."""
 
     def show(status: str) -> None:
         try:
-            set_status(status)
+            client.assistant_threads_setStatus(channel_id=target.channel,
+                                               thread_ts=target.thread_ts, status=status)
         except SlackApiError as exc:
             if not status:
                 raise

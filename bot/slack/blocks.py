@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from bot.answering import links
 from bot.domain import Answer, ConsultResult, Passage
 from bot.slack import ids
 from bot.slack.incoming import FeedbackValue, Polarity
@@ -63,6 +64,24 @@ def escape(text: str | None) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def answer_mrkdwn(answer: Answer) -> str:
+    """The answer text as escaped mrkdwn; only links the cited passages contain stay links
+    (`bot.answering.links` is the rule; everything else is shown as plain, defanged text)."""
+    out = []
+    for seg in links.answer_segments(answer):
+        if isinstance(seg, links.Text):
+            out.append(escape(seg.text))
+        elif seg.allowed:
+            url = seg.url if "://" in seg.url or seg.url.startswith("mailto:") else (
+                "mailto:" + seg.url if "@" in seg.url else "https://" + seg.url)
+            target = escape(url).replace("|", "%7C")
+            label = escape(seg.label or seg.url).replace("|", "｜")
+            out.append(f"<{target}|{label}>")
+        else:
+            out.append(escape(links.plain_text([seg])))
+    return "".join(out)
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -70,7 +89,8 @@ def truncate(text: str, limit: int) -> str:
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """Split (already escaped) text into pieces of at most `limit` characters.
 
-    Prefers paragraph, then line, then sentence boundaries; never cuts an `&amp;`-style entity.
+    Prefers paragraph, then line, then sentence boundaries; never cuts an `&amp;`-style entity
+    or a `<url|label>` link.
     """
     pieces: list[str] = []
     rest = text.strip()
@@ -87,6 +107,9 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
             amp = window.rfind("&", max(0, limit - 6))
             if amp != -1 and ";" not in window[amp:]:
                 cut = amp
+        opened = rest.rfind("<", 0, cut)
+        if opened > rest.rfind(">", 0, cut) and opened > 0:
+            cut = opened                          # never cut inside a `<url|label>` link
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip("\n")
     if rest:
@@ -194,7 +217,7 @@ def info_blocks(result: ConsultResult) -> list[dict[str, Any]]:
 
 
 def answer_fallback_text(answer: Answer) -> str:
-    text = truncate(escape(answer.text).strip(), FALLBACK_TEXT_LIMIT)
+    text = truncate(escape(links.answer_plain_text(answer)).strip(), FALLBACK_TEXT_LIMIT)
     if answer.sources:
         text += f"（出典 {len(answer.sources)} 件）"
     return text or "回答をお送りしました。"
@@ -207,7 +230,7 @@ def answer_messages(result: ConsultResult) -> list[SlackMessage]:
     note = mode_note(answer)
     if note:
         body.append(context_block(note))
-    body += [mrkdwn_section(chunk) for chunk in split_text(escape(answer.text))]
+    body += [mrkdwn_section(chunk) for chunk in split_text(answer_mrkdwn(answer))]
     chunks = _chunks(body + info_blocks(result), action_blocks(result), MAX_BLOCKS)
     fallback = answer_fallback_text(answer)
     messages = [SlackMessage(text=fallback, blocks=chunk) for chunk in chunks]

@@ -7,7 +7,7 @@ join/leave and other subtypes, empty text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, Mapping, get_args
 
 # Message subtypes that are a person writing something (everything else is noise).
@@ -125,6 +125,62 @@ def is_bare_mention(body: Mapping[str, Any], bot_user_id: str | None) -> bool:
         return False
     text, _ = strip_mentions(event.get("text") or "", bot_user_id)
     return not text and event.get("user") != bot_user_id
+
+
+# Kinds of question deliveries the durable inbox records (see `classify`).
+MENTION, DM, ASSISTANT, FOLLOW_UP, COMMAND = "mention", "dm", "assistant", "follow_up", "command"
+CONSULT_COMMAND = "/consult"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A delivery that asks the bot something: what the inbox records before the ack."""
+
+    kind: str                    # MENTION / DM / ASSISTANT / FOLLOW_UP / COMMAND
+    key: str                     # the dedupe key (retries and twin events share it)
+    payload: dict[str, Any]      # the parsed IncomingMessage / IncomingCommand, as a dict
+
+    @property
+    def message(self) -> IncomingMessage:
+        return IncomingMessage(**self.payload)
+
+    @property
+    def command(self) -> IncomingCommand:
+        return IncomingCommand(**self.payload)
+
+
+def classify(body: Mapping[str, Any], bot_user_id: str | None,
+             bot_id: str | None = None) -> Job | None:
+    """The question a delivery carries, or None (noise, a bare mention, buttons, views, …).
+
+    - `app_mention` with a question                      -> MENTION
+    - top-level DM                                       -> DM
+    - DM thread reply (the assistant view)               -> ASSISTANT
+    - channel thread reply without a mention             -> FOLLOW_UP (the bot answers it only if
+      the thread is one of its consultations; decided later, off the ack path)
+    - `/consult <text>`                                  -> COMMAND
+    A channel message that mentions the bot also arrives as `app_mention`: only that one counts.
+    """
+    if body.get("command"):
+        if body.get("command") != CONSULT_COMMAND:
+            return None
+        cmd = parse_command(body)
+        return Job(COMMAND, cmd.dedupe_key, asdict(cmd)) if cmd.text else None
+    if body.get("type") != "event_callback":
+        return None
+    msg = parse_message(body, bot_user_id, bot_id)
+    if msg is None:
+        return None
+    event_type = (body.get("event") or {}).get("type")
+    if event_type == "app_mention":
+        kind = MENTION
+    elif msg.is_dm:
+        kind = ASSISTANT if msg.in_thread else DM
+    elif msg.mentions_bot or not msg.in_thread:
+        return None
+    else:
+        kind = FOLLOW_UP
+    return Job(kind, msg.dedupe_key, asdict(msg))
 
 
 def parse_command(command: Mapping[str, Any]) -> IncomingCommand:

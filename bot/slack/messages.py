@@ -1,12 +1,16 @@
 """Questions as messages: @mentions in channels, DMs, and follow-ups in a thread the bot answered.
 
-- `app_mention`: answer in the thread of the mentioning message.
-- `message` in a DM (top level): answer in the thread of that message. (DM thread replies are
+- `app_mention`: answered in the thread of the mentioning message.
+- `message` in a DM (top level): answered in the thread of that message. (DM thread replies are
   user messages of the assistant view and handled in assistant.py.)
 - `message` in a channel thread without a mention: answered only when the thread already holds a
   consultation (case store) or a reply of the bot (conversations.replies), continuing the same
   consultation.
-Noise (own/bot messages, edits, deletions, joins) is dropped by `incoming.parse_message`.
+
+Every such delivery is recorded by the durable inbox before it is acknowledged (`inbox.py`);
+the listeners here only let Bolt acknowledge, and the handlers below run when an inbox worker
+claims the delivery. Noise (own/bot messages, edits, deletions, joins) is dropped by
+`incoming.classify`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services import Services
 from bot.slack import blocks
-from bot.slack.incoming import IncomingMessage, is_bare_mention, parse_message
-from bot.slack.responder import ReplyTarget, Responder
+from bot.slack.delivery import Prepared, Progress
+from bot.slack.incoming import (DM, FOLLOW_UP, MENTION, IncomingMessage, Job, is_bare_mention)
+from bot.slack.responder import ReplyTarget
 from bot.slack.worker import Worker
 
 if TYPE_CHECKING:
@@ -32,46 +37,31 @@ log = logging.getLogger(__name__)
 
 def register(app: ConsultApp, services: Services) -> None:
     worker: Worker = app.worker
-    responder = Responder(services)
-
-    def start(client: WebClient, msg: IncomingMessage, label: str) -> None:
-        """Show 👀 at once (after the ack), then consult in the worker pool."""
-        responder.show_working(client, target_of(msg))
-        worker.submit(label, answer, client, msg, True)
-
-    def answer(client: WebClient, msg: IncomingMessage, working_shown: bool = False) -> None:
-        responder.respond(client, msg.text, target_of(msg), dedupe_key=msg.dedupe_key,
-                          working_shown=working_shown)
+    inbox = app.inbox
 
     @app.event("app_mention")
     def on_mention(body: dict, context: BoltContext, client: WebClient) -> None:
-        msg = parse_message(body, context.bot_user_id, context.bot_id)
-        if msg is None:
-            if is_bare_mention(body, context.bot_user_id):
-                worker.submit("bare_mention", ask_for_question, client, body["event"])
-            return
-        start(client, msg, "app_mention")
+        if is_bare_mention(body, context.bot_user_id):
+            worker.submit("bare_mention", ask_for_question, client, body["event"])
 
     @app.event("message")
-    def on_message(body: dict, context: BoltContext, client: WebClient) -> None:
-        msg = parse_message(body, context.bot_user_id, context.bot_id)
-        if msg is None:
-            return
-        if msg.is_dm:
-            if msg.in_thread:
-                return          # assistant.py owns DM threads (Bolt's Assistant middleware)
-            start(client, msg, "dm")
-            return
-        if msg.mentions_bot or not msg.in_thread:
-            return              # mentions arrive as app_mention; plain channel chatter is not ours
-        worker.submit("thread_follow_up", follow_up, client, msg, context.bot_user_id,
-                      context.bot_id)
+    def on_message() -> None:
+        """Acknowledged; questions among these were recorded by the inbox middleware."""
 
-    def follow_up(client: WebClient, msg: IncomingMessage, bot_user_id: str | None,
-                  bot_id: str | None) -> None:
+    def question(client: WebClient, job: Job, progress: Progress) -> Prepared:
+        msg = job.message
+        return Prepared(msg.text, target_of(msg))
+
+    def follow_up(client: WebClient, job: Job, progress: Progress) -> Prepared | None:
+        msg = job.message
         if has_consultation(services, msg) or \
-                bot_answered_in_thread(client, msg.channel, msg.root_ts, bot_user_id, bot_id):
-            answer(client, msg)
+                bot_answered_in_thread(client, msg.channel, msg.root_ts, *inbox.bot_identity()):
+            return Prepared(msg.text, target_of(msg))
+        return None
+
+    inbox.handle(MENTION, question)
+    inbox.handle(DM, question)
+    inbox.handle(FOLLOW_UP, follow_up)
 
 
 def target_of(msg: IncomingMessage) -> ReplyTarget:

@@ -1,26 +1,29 @@
-"""The slow half of every question surface: show that work started, consult, post the answer.
+"""The middle of every question surface: show that work started, consult, render the reply.
 
-Used by messages (mentions, DMs, thread follow-ups), the slash command and the assistant view,
-always from the Worker pool after the delivery was acknowledged. Failures never leave the
-officer without a reply: domain errors become their polite `user_message`, anything else a
-generic apology (and a logged traceback).
+Used by the durable inbox (`bot/slack/delivery.py`) for mentions, DMs, thread follow-ups, the
+slash command and the assistant view. Posting is not done here: the reply comes back as
+`Reply.messages` (rendered, link rule applied) and the inbox posts it idempotently, so a crash
+or a lost response can never produce a second answer. Failures never leave the officer without
+a reply: domain errors become their polite `user_message`, anything else a generic apology
+(and a logged traceback), and the case goes to staff.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.answering import links
+from bot.cases.views import CaseStatus
 from bot.domain import Conversation, ConsultResult, Inquiry, Requester
 from bot.errors import ConsultError
 from bot.services import Services
 from bot.slack import blocks, ids
-from bot.slack.escalation import notify_staff
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,17 @@ class ReplyTarget:
                             thread_ts=self.thread_ts)
 
 
+@dataclass
+class Reply:
+    """What to post for one question, and whom to tell afterwards."""
+
+    messages: list[blocks.SlackMessage] = field(default_factory=list)
+    notify: list[tuple[int, str]] = field(default_factory=list)   # (case id, reason) for staff
+    case_id: int | None = None
+    duplicate: bool = False          # another delivery of the same message was answered
+    stream_ts: str | None = None     # the streamed draft to replace with messages[0]
+
+
 class Responder:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -50,72 +64,10 @@ class Responder:
         self._names_lock = threading.Lock()
 
     # ------------------------------------------------------------------ public
-    def respond(self, client: WebClient, question: str, target: ReplyTarget, *,
-                dedupe_key: str | None, set_status: Callable[[str], Any] | None = None,
-                working_shown: bool = False) -> ConsultResult | None:
-        """Consult and post the answer into the target thread. Returns the result (None on error).
-
-        `working_shown`: the listener already showed 👀 / the status (see `show_working`)."""
-        if not working_shown:
-            self.show_working(client, target, set_status)
-        inquiry = Inquiry(question=question, conversation=target.conversation,
-                          requester=Requester(user_id=target.user,
-                                              display_name=self._display_name(client, target.user)),
-                          dedupe_key=dedupe_key)
-        stream = _AnswerStream(client, target) if self._streaming() else None
-        try:
-            if stream is not None:
-                result = self.services.consultation.consult(inquiry, on_token=stream.on_token)
-            else:
-                result = self.services.consultation.consult(inquiry)
-        except ConsultError as exc:
-            log.warning("Consultation failed with %s in %s", type(exc).__name__, target.channel)
-            self._post_error(client, target, exc.user_message, set_status, stream)
-            self._notify_failed_case(client, target)
-            return None
-        except Exception:
-            log.exception("Consultation failed unexpectedly in %s", target.channel)
-            self._post_error(client, target, ConsultError.user_message, set_status, stream)
-            self._notify_failed_case(client, target)
-            return None
-        if result.duplicate:
-            log.info("Duplicate delivery %s: already answered, nothing posted", dedupe_key)
-            return result
-        if stream is not None and stream.started:
-            stream.finish(result)
-        else:
-            self.post_answer(client, target, result)
-        if result.case_id is not None:
-            if not result.answer.answered:
-                notify_staff(client, self.services, result.case_id, "not_answered")
-            elif result.reopened:
-                notify_staff(client, self.services, result.case_id, "reopened")
-        return result
-
-    def post_answer(self, client: WebClient, target: ReplyTarget, result: ConsultResult) -> None:
-        for message in blocks.answer_messages(result):
-            client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts,
-                                    text=message.text, blocks=message.blocks,
-                                    unfurl_links=False, unfurl_media=False)
-
-    # ------------------------------------------------------------------ helpers
-    def _notify_failed_case(self, client: WebClient, target: ReplyTarget) -> None:
-        """The answer failed: the service logged the turn and sent the case to staff; tell them."""
-        try:
-            case = self.services.store.find_case(target.conversation)
-        except Exception:
-            log.exception("Could not look up the case of a failed consultation")
-            return
-        if case is not None and case.status == "needs_staff":
-            notify_staff(client, self.services, case.id, case.escalation_reason or "bot_error")
-
-    def _streaming(self) -> bool:
-        return bool(getattr(self.services.answerer, "streaming", False))
-
     def show_working(self, client: WebClient, target: ReplyTarget,
-                     set_status: Callable[[str], Any] | None = None) -> None:
-        """👀 on the officer's message, or the assistant status. Called right after the ack, so the
-        officer sees that work started even while the question waits for a free worker."""
+                     set_status: Callable[[str], Any] | None = None) -> bool:
+        """👀 on the officer's message, or the assistant status. Returns False when the 👀 was
+        already there (`already_reacted`: another replica took this message)."""
         try:
             if set_status is not None:
                 set_status(blocks.WORKING_STATUS)
@@ -125,9 +77,65 @@ class Responder:
         except SlackApiError as exc:
             error = exc.response.get("error") if exc.response is not None else None
             if error == "already_reacted":
-                log.debug("Working reaction already present in %s", target.channel)
+                return False
+            log.warning("Could not show the working indicator in %s: %s", target.channel, error)
+        except Exception as exc:   # a lost connection must not cost the answer
+            log.warning("Could not show the working indicator in %s: %s", target.channel,
+                        type(exc).__name__)
+        return True
+
+    def consult(self, client: WebClient, question: str, target: ReplyTarget, *,
+                dedupe_key: str | None, resume: bool = False,
+                on_stream_start: Callable[[str], None] | None = None) -> Reply:
+        """Consult and render the reply (the answer, or the polite error). Never raises for a
+        consultation failure; the case of a failed answer is handed to staff by the service."""
+        inquiry = Inquiry(question=question, conversation=target.conversation,
+                          requester=Requester(user_id=target.user,
+                                              display_name=self._display_name(client, target.user)),
+                          dedupe_key=dedupe_key)
+        stream = _AnswerStream(client, target, on_stream_start) if self._streaming() else None
+        try:
+            if stream is not None:
+                result = self.services.consultation.consult(inquiry, on_token=stream.on_token,
+                                                            resume=resume)
             else:
-                log.warning("Could not show the working indicator in %s: %s", target.channel, error)
+                result = self.services.consultation.consult(inquiry, resume=resume)
+        except ConsultError as exc:
+            log.warning("Consultation failed with %s in %s", type(exc).__name__, target.channel)
+            return self._failed(target, exc.user_message, stream)
+        except Exception:
+            log.exception("Consultation failed unexpectedly in %s", target.channel)
+            return self._failed(target, ConsultError.user_message, stream)
+        if result.duplicate:
+            log.info("Duplicate delivery %s: already answered, nothing posted", dedupe_key)
+            return Reply(duplicate=True, case_id=result.case_id)
+        reply = Reply(messages=blocks.answer_messages(result), case_id=result.case_id,
+                      stream_ts=stream.finish() if stream is not None else None)
+        if result.case_id is not None:
+            if not result.answer.answered:
+                reply.notify.append((result.case_id, "not_answered"))
+            elif result.reopened:
+                reply.notify.append((result.case_id, "reopened"))
+        return reply
+
+    # ------------------------------------------------------------------ helpers
+    def _failed(self, target: ReplyTarget, text: str, stream: "_AnswerStream | None") -> Reply:
+        """The answer failed: the service logged the turn and sent the case to staff."""
+        reply = Reply(messages=[blocks.error_message(text)],
+                      stream_ts=stream.finish() if stream is not None else None)
+        try:
+            case = self.services.store.find_case(target.conversation)
+        except Exception:
+            log.exception("Could not look up the case of a failed consultation")
+            return reply
+        if case is not None:
+            reply.case_id = case.id
+            if case.status == CaseStatus.NEEDS_STAFF:
+                reply.notify.append((case.id, case.escalation_reason or "bot_error"))
+        return reply
+
+    def _streaming(self) -> bool:
+        return bool(getattr(self.services.answerer, "streaming", False))
 
     def _display_name(self, client: WebClient, user_id: str) -> str | None:
         with self._names_lock:
@@ -141,45 +149,32 @@ class Responder:
         except SlackApiError as exc:
             log.warning("users.info failed for a requester: %s",
                         exc.response.get("error") if exc.response is not None else exc)
+        except Exception as exc:   # the name is a nicety; never lose the question over it
+            log.warning("users.info failed for a requester: %s", type(exc).__name__)
+            return None            # not cached: try again next time
         with self._names_lock:
             if len(self._names) > 5000:
                 self._names.clear()
             self._names[user_id] = name or None
         return name or None
 
-    def _post_error(self, client: WebClient, target: ReplyTarget, text: str,
-                    set_status: Callable[[str], Any] | None, stream: "_AnswerStream | None") -> None:
-        message = blocks.error_message(text)
-        try:
-            if stream is not None and stream.started:
-                stream.abort(text)
-                return
-            client.chat_postMessage(channel=target.channel, thread_ts=target.thread_ts,
-                                    text=message.text, blocks=message.blocks)
-        except SlackApiError:
-            log.exception("Could not post the error reply in %s", target.channel)
-        finally:
-            if set_status is not None:
-                try:
-                    set_status("")
-                except SlackApiError:
-                    log.warning("Could not clear the assistant status in %s", target.channel)
-
 
 class _AnswerStream:
     """Streams LLM tokens with chat.startStream / appendStream / stopStream.
 
-    Started lazily on the first token; if streaming fails, the rest is posted normally."""
+    Started lazily on the first token. The draft cannot form links (`links.draft_text`); when
+    the answer is complete the stream is stopped and the inbox replaces the draft with the final
+    message (citations checked, link rule applied). If streaming fails, the answer is simply
+    posted as a message."""
 
-    def __init__(self, client: WebClient, target: ReplyTarget) -> None:
+    def __init__(self, client: WebClient, target: ReplyTarget,
+                 on_start: Callable[[str], None] | None) -> None:
         self.client = client
         self.target = target
+        self.on_start = on_start
         self.stream = None
+        self.ts: str | None = None
         self.failed = False
-
-    @property
-    def started(self) -> bool:
-        return self.stream is not None and not self.failed
 
     def on_token(self, token: str) -> None:
         if self.failed or not token:
@@ -190,32 +185,22 @@ class _AnswerStream:
                     channel=self.target.channel, thread_ts=self.target.thread_ts,
                     recipient_team_id=self.target.team or None,
                     recipient_user_id=self.target.user, buffer_size=STREAM_BUFFER)
-            self.stream.append(markdown_text=blocks.escape(token))
+            self.stream.append(markdown_text=links.draft_text(blocks.escape(token)))
+            if self.ts is None and self.stream.ts:
+                self.ts = self.stream.ts
+                if self.on_start is not None:
+                    self.on_start(self.ts)
         except SlackApiError:
             log.exception("Streaming the answer failed; it will be posted as one message")
             self.failed = True
 
-    def finish(self, result: ConsultResult) -> None:
+    def finish(self) -> str | None:
+        """Stop the stream; returns the draft's ts (None when nothing was streamed)."""
+        if self.stream is None:
+            return None
         try:
-            if result.answer.mode == "llm":
-                self.stream.stop(blocks=blocks.stream_final_blocks(result))
-                return
-            # The streamed draft was replaced (e.g. fell back to an extractive answer).
             response = self.stream.stop()
-            messages = blocks.answer_messages(result)
-            first = messages[0]
-            self.client.chat_update(channel=self.target.channel, ts=response["ts"],
-                                    text=first.text, blocks=first.blocks)
-            for message in messages[1:]:
-                self.client.chat_postMessage(channel=self.target.channel,
-                                             thread_ts=self.target.thread_ts,
-                                             text=message.text, blocks=message.blocks)
+            self.ts = self.ts or (response or {}).get("ts")
         except SlackApiError:
-            log.exception("Finishing the streamed answer failed; posting it as one message")
-            for message in blocks.answer_messages(result):
-                self.client.chat_postMessage(channel=self.target.channel,
-                                             thread_ts=self.target.thread_ts,
-                                             text=message.text, blocks=message.blocks)
-
-    def abort(self, text: str) -> None:
-        self.stream.stop(markdown_text="\n\n" + blocks.escape(text))
+            log.warning("Stopping the answer stream failed; the draft is replaced anyway")
+        return self.ts

@@ -60,7 +60,7 @@ def _stop_event() -> threading.Event:
 def serve(settings: Settings, services: Services, *, http: bool, port: int | None = None,
           host: str = "0.0.0.0", web: bool = True) -> None:
     """Run until interrupted. HTTP mode needs SLACK_SIGNING_SECRET; Socket Mode SLACK_APP_TOKEN."""
-    from bot.slack.app import build_app
+    from bot.slack.app import build_app, stop_app
 
     check_slack_settings(settings, http=http)
     app = build_app(settings, services)
@@ -91,8 +91,7 @@ def serve(settings: Settings, services: Services, *, http: bool, port: int | Non
         for server in servers:
             server.stop()
         log.info("Stopping: waiting for answers in progress")
-        app.worker.wait_idle(timeout=60)
-        app.worker.shutdown(wait=True)
+        stop_app(app, timeout=60)
 
 
 def serve_console(settings: Settings, services: Services, *, host: str | None = None,

@@ -10,7 +10,7 @@ import pytest
 
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.slack.app import ConsultApp, build_app
+from bot.slack.app import ConsultApp, build_app, stop_app
 from bot.slack.runner import EVENTS_PATH, start_web
 from bot.web.server import WebServer
 from tests.standins.signing import SlackDeliveryClient
@@ -49,7 +49,8 @@ class RunningBot:
         return f"http://127.0.0.1:{self.server.port}{EVENTS_PATH}"
 
     def idle(self, timeout: float = 60.0) -> None:
-        """Wait until the bot finished every background task."""
+        """Wait until the bot finished every background task (inbox items and other work)."""
+        assert self.app.inbox.wait_idle(timeout), "bot still busy with questions"
         assert self.app.worker.wait_idle(timeout), "bot still busy"
 
 
@@ -72,8 +73,7 @@ def start_bot(slack_api) -> Callable[..., RunningBot]:
     yield start
     for bot in started:
         bot.server.stop()
-        bot.app.worker.wait_idle(30)
-        bot.app.worker.shutdown(wait=True)
+        stop_app(bot.app, 30)
         bot.services.store.close()
 
 

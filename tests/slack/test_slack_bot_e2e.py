@@ -218,21 +218,31 @@ def test_concurrent_deliveries_are_all_acked_fast_and_answered_once(bot):
     assert len(cases) == 20 and all(c.turn_count == 1 for c in cases)
 
 
-def test_slack_outage_when_posting_is_logged_and_the_consultation_kept(bot, caplog):
+def test_slack_refusing_the_answer_hands_the_case_to_staff(indexed_settings, slack_api,
+                                                           start_bot, caplog):
     import logging
 
-    bot.slack.fail("chat.postMessage", times=10, http_status=500)      # beyond the SDK's retries
+    from tests.slack.conftest import slack_env
+    from tests.standins.slack_api import ALWAYS
+
+    bot = start_bot(indexed_settings(**slack_env(slack_api, CONSULT_DELIVERY_RETRY_S="2",
+                                                 CONSULT_STAFF_CHANNEL="CSTAFF")))
+    slack_api.fail("chat.postMessage", ALWAYS, http_status=500, channel="C111")
     ev = mention_event(QUESTION, channel="C111")
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.WARNING):
         assert bot.deliver.post_event(event_callback(ev)).status == 200
-        deadline = time.monotonic() + 60
-        while len(bot.slack.calls("chat.postMessage")) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        card = slack_api.wait_for("chat.postMessage",
+                                  lambda c: c.params.get("channel") == "CSTAFF", timeout=60)
         bot.idle()
-    assert all(c.status == 500 for c in bot.slack.calls("chat.postMessage"))
-    assert any("app_mention" in r.getMessage() and r.exc_info for r in caplog.records)
+    refused = [c for c in slack_api.calls("chat.postMessage") if c.params.get("channel") == "C111"]
+    assert len(refused) >= 2 and all(c.status == 500 for c in refused)     # retried, then gave up
+    assert "Slack が回答の投稿を受け付けなかった" in block_text(card.params)
     case = bot.services.store.cases_for_requester(OFFICER)[0]
+    assert case.status == "needs_staff" and case.escalation_reason == "delivery_failed"
     assert case.turn_count == 1                       # the consultation is logged regardless
+    [item] = bot.services.store.inbox_items()
+    assert item.state == "handed_off" and item.last_error == "http_500"
+    assert sum("handed to staff" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_one_thread_follow_up_out_of_scope_and_switch(bot):

@@ -10,6 +10,7 @@ from ingest.pipeline import run_ingest
 from tests.slack.conftest import OFFICER, answers_in, block_text, slack_env
 from tests.standins.openai_server import OpenAIStandIn, Reply
 from tests.standins.signing import event_callback, mention_event, message_event
+from tests.standins.slack_api_methods import stream_text
 
 QUESTION = "地域おこし協力隊の定住に向けた支援はありますか？"
 
@@ -33,18 +34,42 @@ def test_llm_answer_is_streamed(llm_bot, openai_server):
                                chunk_size=6))
     ev = mention_event(QUESTION, channel="C111")
     llm_bot.deliver.post_event(event_callback(ev))
-    stop = llm_bot.slack.wait_for("chat.stopStream", timeout=60)
+    update = llm_bot.slack.wait_for("chat.update", timeout=60)
     llm_bot.idle()
     start = llm_bot.slack.calls("chat.startStream")[0]
     assert start.params["thread_ts"] == ev["ts"] and start.params["recipient_user_id"] == OFFICER
-    streamed = llm_bot.slack.messages("C111", ev["ts"])[-1]
-    assert "定住に向けた支援があります" in streamed["text"]
-    assert "<!channel>" not in streamed["text"] and "&lt;!channel&gt;" in streamed["text"]
-    final = block_text(stop.params)
+    draft = "".join(stream_text(c.params) for c in llm_bot.slack.calls()
+                    if c.method in ("chat.startStream", "chat.appendStream", "chat.stopStream"))
+    assert "定住に向けた支援があります" in draft
+    assert "<!channel>" not in draft and "&lt;!channel&gt;" in draft
+    # the draft is replaced in place by the final message (citations checked, links ruled)
+    assert update.params["ts"] == start.response["ts"]
+    final = block_text(update.params)
     assert "*出典*" in final and "AI が資料をもとに作成した回答" in final
-    assert [b["type"] for b in stop.params["blocks"]][-2:] == ["actions", "context_actions"]
+    assert "定住に向けた支援があります[1]" in final
+    assert [b["type"] for b in update.params["blocks"]][-2:] == ["actions", "context_actions"]
     assert answers_in(llm_bot.slack, "C111", ev["ts"]) == []         # not posted a second time
+    [message] = [m for m in llm_bot.slack.messages("C111", ev["ts"]) if m.get("bot_id")]
+    assert message["ts"] == start.response["ts"] and not message["streaming"]
     assert llm_bot.services.store.cases_for_requester(OFFICER)[0].turn_count == 1
+
+
+def test_a_link_the_cited_passages_do_not_contain_is_shown_as_plain_text(llm_bot,
+                                                                         openai_server):
+    openai_server.script(Reply("定住支援があります[1]。申請は[公式サイト](https://evil.example/login)"
+                               "から。<https://evil.example/x|こちら> も https://evil.example/y も"
+                               "ご覧ください。", chunk_size=5))
+    ev = mention_event(QUESTION, channel="C111")
+    llm_bot.deliver.post_event(event_callback(ev))
+    update = llm_bot.slack.wait_for("chat.update", timeout=60)
+    llm_bot.idle()
+    final = block_text(update.params) + update.params["text"]
+    assert "evil.example" not in final and "https://evil" not in final
+    assert "公式サイト（hxxps://evil[.]example/login）" in final
+    assert "hxxps://evil[.]example/y" in final and "<" not in final.replace("&lt;", "")
+    draft = "".join(stream_text(c.params) for c in llm_bot.slack.calls()
+                    if c.method in ("chat.startStream", "chat.appendStream", "chat.stopStream"))
+    assert "https://evil" not in draft and "](" not in draft     # the draft never linked either
 
 
 def test_llm_failure_still_posts_an_extractive_answer(llm_bot, openai_server):

@@ -3,8 +3,10 @@
 Point `WebClient(base_url=stand_in.url)` at it. It records every call (method, parameters parsed
 from the form, JSON and GET-query encodings the SDK uses, a redacted copy of the headers and
 whether a token was sent) and answers the methods the consultation bot uses with realistic
-shapes. Tests can tell it to answer 429 with `Retry-After`, to answer `ok: false`, or to fail
-with HTTP 500 for the next N calls of a method.
+shapes. Tests can tell it to answer 429 with `Retry-After`, to answer `ok: false` (e.g.
+`not_in_channel`), to fail with HTTP 500, or to drop the connection without an answer — before
+or AFTER doing the work ("stored, then the response was lost") — for the next N calls of a method
+or for every call until `clear_faults()`.
 
     with SlackApiStandIn() as slack:
         client = WebClient(base_url=slack.url, token="xoxb-test")
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -57,13 +60,18 @@ class ApiCall:
         return f"ApiCall({self.method}, status={self.status}, params={sorted(self.params)})"
 
 
+ALWAYS = 10 ** 9           # `times=ALWAYS`: a persistent failure (until clear_faults)
+
+
 @dataclass
 class _Fault:
-    kind: str              # "ratelimit" / "error" / "http"
+    kind: str              # "ratelimit" / "error" / "http" / "drop"
     remaining: int
     retry_after: int = 1
     error: str = "internal_error"
     status: int = 500
+    store: bool = False    # "drop": do the work first (the message is stored), then drop
+    channel: str | None = None   # only calls for this channel (e.g. not_in_channel)
 
 
 class SlackApiStandIn(SlackMethods):
@@ -83,6 +91,7 @@ class SlackApiStandIn(SlackMethods):
         self._users: dict[str, dict[str, Any]] = {}
         self._members: dict[str, list[str]] = {}
         self._views: dict[str, dict[str, Any]] = {}
+        self._reacted: set[tuple[str, str, str]] = set()      # (channel, ts, name) by the bot
         self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
         self._base_ts = int(time.time())
@@ -143,10 +152,27 @@ class SlackApiStandIn(SlackMethods):
         self._add_fault(method, _Fault("ratelimit", times, retry_after=retry_after))
 
     def fail(self, method: str, times: int = 1, *, error: str = "internal_error",
-             http_status: int | None = None) -> None:
-        """Answer the next `times` calls with `ok: false, error` (or an HTTP error status)."""
+             http_status: int | None = None, channel: str | None = None) -> None:
+        """Answer the next `times` calls with `ok: false, error` (or an HTTP error status);
+        `times=ALWAYS` until `clear_faults`; `channel`: only calls for that channel."""
         kind = "http" if http_status else "error"
-        self._add_fault(method, _Fault(kind, times, error=error, status=http_status or 200))
+        self._add_fault(method, _Fault(kind, times, error=error, status=http_status or 200,
+                                       channel=channel))
+
+    def drop(self, method: str, times: int = 1, *, after_storing: bool = False,
+             channel: str | None = None) -> None:
+        """Close the connection without any HTTP response for the next `times` calls: a lost
+        connection. `after_storing=True`: the call takes effect first (e.g. the message is
+        posted), then the response is lost — a client that retries blindly posts twice."""
+        self._add_fault(method, _Fault("drop", times, store=after_storing, channel=channel))
+
+    def clear_faults(self, method: str | None = None) -> None:
+        """Forget the scripted failures of `method` (or of every method)."""
+        with self._lock:
+            if method is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(method, None)
 
     def _add_fault(self, method: str, fault: _Fault) -> None:
         with self._lock:
@@ -233,15 +259,15 @@ class SlackApiStandIn(SlackMethods):
             self._calls.append(call)
             self._lock.notify_all()
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> _Fault | None:
         with self._lock:
             faults = self._faults.get(method) or []
-            while faults and faults[0].remaining <= 0:
-                faults.pop(0)
-            if not faults:
-                return None
-            faults[0].remaining -= 1
-            return faults[0]
+            faults[:] = [f for f in faults if f.remaining > 0]
+            for fault in faults:
+                if fault.channel is None or fault.channel == params.get("channel"):
+                    fault.remaining -= 1
+                    return fault
+            return None
 
     def _dispatch(self, method: str, params: dict[str, Any], call: ApiCall) -> dict[str, Any]:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -317,8 +343,19 @@ class _Handler(BaseHTTPRequestHandler):
                        token_fingerprint=fingerprint(token) if token else None,
                        bearer=token if method == "openid.connect.userInfo" else None,
                        basic_secret=basic_secret)
-        fault = self.owner._take_fault(method)
+        fault = self.owner._take_fault(method, params)
         extra_headers: dict[str, str] = {}
+        if fault is not None and fault.kind == "drop":
+            call.status = 0                        # no HTTP response at all
+            if fault.store:
+                call.response = self.owner._dispatch(method, params, call)
+            self.owner._record(call)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         if fault is not None and fault.kind == "ratelimit":
             call.status, call.response = 429, {"ok": False, "error": "ratelimited"}
             extra_headers["Retry-After"] = str(fault.retry_after)

@@ -53,8 +53,9 @@ class SlackMethods:
             return {"ok": False, "error": "channel_not_found"}
         if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
             return {"ok": False, "error": "no_text"}
+        extra = {"metadata": p["metadata"]} if isinstance(p.get("metadata"), dict) else {}
         msg = self._store_bot_message(channel, p.get("text", ""), thread_ts=p.get("thread_ts"),
-                                      blocks=p.get("blocks"))
+                                      blocks=p.get("blocks"), **extra)
         return {"ok": True, "channel": channel, "ts": msg["ts"], "message": msg}
 
     def _m_chat_update(self, p, call):
@@ -107,10 +108,17 @@ class SlackMethods:
         return {"ok": True, "channel": p["channel"], "ts": p["ts"], "message": dict(msg)}
 
     def _m_reactions_add(self, p, call):
-        msg = self._find_message(p.get("channel", ""), p.get("timestamp", ""))
+        channel, ts, name = p.get("channel", ""), p.get("timestamp", ""), p.get("name", "")
+        if not channel or not ts or not name:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._lock:
+            if (channel, ts, name) in self._reacted:
+                return {"ok": False, "error": "already_reacted"}     # as Slack: once per user
+            self._reacted.add((channel, ts, name))
+        msg = self._find_message(channel, ts)
         if msg is not None:
             with self._lock:
-                msg.setdefault("reactions", []).append({"name": p.get("name"), "count": 1})
+                msg.setdefault("reactions", []).append({"name": name, "count": 1})
         return {"ok": True}
 
     def _view_response(self, p, view_id: str | None = None):
@@ -148,8 +156,19 @@ class SlackMethods:
         msgs = self.messages(channel or "", ts) if channel and ts else []
         if not msgs:
             return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": msgs, "has_more": False,
+        return {"ok": True, "messages": _with_metadata(msgs, p), "has_more": False,
                 "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_history(self, p, call):
+        channel = p.get("channel") or ""
+        oldest = float(p.get("oldest") or 0)
+        msgs = [m for m in self.messages(channel)
+                if (not m.get("thread_ts") or m.get("thread_ts") == m["ts"])
+                and float(m["ts"]) >= oldest]
+        limit = int(p.get("limit") or 100)
+        newest_first = list(reversed(msgs))[:limit]
+        return {"ok": True, "messages": _with_metadata(newest_first, p),
+                "has_more": len(msgs) > limit, "response_metadata": {"next_cursor": ""}}
 
     def _m_conversations_members(self, p, call):
         members = self._members.get(p.get("channel", ""))
@@ -223,6 +242,13 @@ class SlackMethods:
 
     _m_assistant_threads_setSuggestedPrompts = _m_assistant_threads_setStatus
     _m_assistant_threads_setTitle = _m_assistant_threads_setStatus
+
+
+def _with_metadata(msgs: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Message metadata is returned only with `include_all_metadata` (as Slack does)."""
+    if str(params.get("include_all_metadata", "")).lower() in ("1", "true"):
+        return [dict(m) for m in msgs]
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in msgs]
 
 
 def stream_text(params: dict[str, Any]) -> str:

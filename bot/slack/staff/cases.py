@@ -7,8 +7,10 @@ officer's conversation.
 
 from __future__ import annotations
 
+from bot.answering import links
 from bot.cases.views import (REOPENED_BY_OFFICER, CaseDetail, CaseView, EscalationReason,
-                             EventKind)
+                             EventKind, TurnView)
+from bot.domain import Passage
 from bot.slack.staff.model import NoteLine, SourceLine, StaffCase
 
 _KNOWN_REASONS = frozenset({str(r) for r in EscalationReason} | {REOPENED_BY_OFFICER})
@@ -26,6 +28,16 @@ def _sources(raw) -> tuple[SourceLine, ...]:
         out.append(SourceLine(title=title, section=src.get("section") or None,
                               page=int(page) if isinstance(page, (int, float)) else None))
     return tuple(out)
+
+
+def _answer_text(turn: TurnView) -> str | None:
+    """The answer as the officer saw it: links the cited passages do not contain are plain text
+    (the stored passage texts are shortened, so a doubtful link is shown as text)."""
+    if turn.answer is None:
+        return None
+    passages = [Passage(chunk_id="", text=str(src.get("text") or ""), source="", title="",
+                        section="", page=None, doc_type="", score=0.0) for src in turn.sources]
+    return links.plain_text(links.split_links(turn.answer, links.allowed_urls(passages)))
 
 
 def _reason(case: CaseView, hint: str | None) -> str | None:
@@ -63,7 +75,7 @@ def staff_case_from_detail(detail: CaseDetail, reason_hint: str | None = None, *
     return StaffCase(
         case_id=case.id, ref=case.ref, status=case.status,
         question=latest.question if latest else case.title,
-        answer=latest.answer if latest else None,
+        answer=_answer_text(latest) if latest else None,
         answer_mode=latest.mode if latest else None,
         sources=_sources(latest.sources if latest else ()),
         municipality=case.municipality, requester_id=case.requester_id,
