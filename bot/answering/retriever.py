@@ -27,6 +27,7 @@ from bot.errors import KnowledgeBaseMissing, KnowledgeBaseUnavailable
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[str, ...] = ("hybrid", "bm25", "dense")
+DENSE_THREADS = 4           # dense searches running at once (one per busy answering thread)
 
 
 class Ranked(list):
@@ -116,8 +117,12 @@ class HybridRetriever(BaseRetriever):
             return self._handle
 
     def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
+        # One dense search per concurrent question (query embeddings are single-threaded, see
+        # ingest.embeddings): one shared thread made a burst's questions queue behind each other.
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=DENSE_THREADS,
+                                                thread_name_prefix="dense-search")
         return self._pool
 
     # ---- search ----------------------------------------------------------------------------
