@@ -11,6 +11,8 @@ database error can never carry a question, an answer or a name.
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -103,6 +105,38 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_s: float, pool_s
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class WriterLock:
+    """One SQLite transaction at a time in this process (SQLite allows one writer anyway, and
+    every transaction here is BEGIN IMMEDIATE). Waiting on this lock wakes the next transaction
+    the moment one ends — SQLite's own busy handler sleeps up to 100 ms between retries — and
+    lets an urgent transaction (recording a delivery before its acknowledgement) go before the
+    background ones already queued."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._held = False
+        self._urgent_waiting = 0
+
+    @contextmanager
+    def hold(self, urgent: bool = False):
+        with self._cond:
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                while self._held or (not urgent and self._urgent_waiting):
+                    self._cond.wait()
+            finally:
+                if urgent:
+                    self._urgent_waiting -= 1
+            self._held = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._held = False
+                self._cond.notify_all()
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -33,9 +33,10 @@ from bot.cases import migrate, queries
 from bot.cases.actions import CaseActions
 from bot.cases.reports import CaseReports
 from bot.cases.convert import one_case_view, turn_view
-from bot.cases.db import SqliteFile, create_case_engine, describe_error, is_sqlite, utcnow
+from bot.cases.db import (SqliteFile, WriterLock, create_case_engine, describe_error, is_sqlite,
+                          utcnow)
 from bot.cases.health import DatabaseHealth
-from bot.cases.inbox import InboxActions
+from bot.cases.inbox import GroupCommit, InboxActions
 from bot.cases.models import TurnRow
 from bot.cases.routing import ROUTER_KEY
 from bot.cases.views import (BegunTurn, CaseDetail, CaseStatus, CaseView, OpenedCase,
@@ -86,8 +87,9 @@ class CaseStore(CaseActions, CaseReports, InboxActions):
         # SQLite: one writer at a time anyway (BEGIN IMMEDIATE). Queueing this process's
         # transactions on a lock wakes the next one at once, instead of SQLite's busy handler
         # sleeping up to 100 ms between retries (measured: burst p95 ack and answer latency).
-        self._sqlite_lock = threading.Lock() if is_sqlite(engine) else None
+        self._sqlite_lock = WriterLock() if is_sqlite(engine) else None
         self.sqlite_file = SqliteFile.of(engine)
+        self._group_commit = GroupCommit(self._record_entries)
 
     # ---- construction and schema ----------------------------------------------------------------
     @classmethod
@@ -179,21 +181,22 @@ class CaseStore(CaseActions, CaseReports, InboxActions):
         self._schema_ready = False
 
     @contextmanager
-    def _serialised(self) -> Iterator[None]:
+    def _serialised(self, urgent: bool) -> Iterator[None]:
         if self._sqlite_lock is None:
             yield
             return
-        with self._sqlite_lock:
+        with self._sqlite_lock.hold(urgent):
             yield
 
     def _run(self, fn: Callable[[Session, datetime], T], *, retries: int = 4,
-             write: bool = True) -> T:
+             write: bool = True, urgent: bool = False) -> T:
         """Run ``fn(session, now)`` in one transaction; a unique-key race is retried afresh.
-        ``write=False`` marks a read: its success does not count as the database being back."""
+        ``write=False`` marks a read: its success does not count as the database being back.
+        ``urgent``: someone waits for it to acknowledge a delivery (SQLite: goes first)."""
         self._ensure_schema()
         for attempt in range(retries):
             try:
-                with self._errors(), self._serialised(), \
+                with self._errors(), self._serialised(urgent), \
                         Session(self.engine, expire_on_commit=False) as s:
                     if self.router is not None:
                         s.info[ROUTER_KEY] = self.router

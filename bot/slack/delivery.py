@@ -1,8 +1,8 @@
 """Working off one recorded delivery: prepare, consult, post exactly once, tell staff.
 
     prepare (the surface's handler: the thread, a DM root for /consult, or "not for us")
-      -> 👀 / status (first claim only; `already_reacted` = another replica took it while the
-         database was down -> duplicate)
+      -> 👀 / status, beside the consultation (first claim only; `already_reacted` = another
+         replica took it while the database was down -> duplicate, nothing posted)
       -> consult (resume=True after a crash: the turn already begun is reused, never doubled)
       -> post each part with its marker (`poster.py`); on a retry, look for the marker first
       -> staff notices (declined answer, reopened case, failed answer) -> finish: posted
@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -98,6 +99,7 @@ class Deliverer:
         self.responder = Responder(services)
         self.retry_s = retry_s
         self.sleep = sleep
+        self._indicators = ThreadPoolExecutor(max_workers=4, thread_name_prefix="indicator")
 
     # ------------------------------------------------------------------ one item
     def run(self, progress: Progress, *, claimed: bool = False) -> str:
@@ -120,13 +122,17 @@ class Deliverer:
             progress.finish(InboxState.IGNORED)
             return InboxState.IGNORED
         if "messages" not in progress.data:
-            if progress.first_attempt and not claimed and not self.responder.show_working(
-                    self.client, prepared.target, prepared.set_status):
+            # 👀 / the status in parallel with the consultation (a Slack round trip off the
+            # critical path); its outcome is checked before anything is posted.
+            indicator = self._indicators.submit(
+                self.responder.show_working, self.client, prepared.target,
+                prepared.set_status) if progress.first_attempt and not claimed else None
+            reply = self._consult(progress, prepared, job)
+            if indicator is not None and indicator.result() is False:
                 log.info("delivery %s was taken by another replica while the database was down",
                          item.id)
                 progress.finish(InboxState.DUPLICATE)
                 return InboxState.DUPLICATE
-            reply = self._consult(progress, prepared, job)
             if reply.duplicate:
                 progress.finish(InboxState.DUPLICATE)
                 return InboxState.DUPLICATE
