@@ -132,8 +132,8 @@ class ConsultationService:
                 inquiry.conversation, inquiry.requester, masked, pii_kinds=kinds, dedupe_key=key,
                 municipality=municipality, ttl_s=self.dedupe_ttl_s)
         except StoreUnavailable:
-            log.error("case database unavailable when a consultation arrived: answering anyway, "
-                      "the turn will be spooled under %s", self.spool.directory)
+            # the store logged the outage once; each spooled turn is logged below
+            log.info("case database unavailable: answering anyway, spooling the turn")
         except Exception as exc:  # an unexpected database error must not cost the answer
             log.error("opening the case failed (%s): answering anyway, the turn will be spooled "
                       "under %s", describe_error(exc), self.spool.directory)

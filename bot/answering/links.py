@@ -180,6 +180,22 @@ def answer_plain_text(answer: Answer) -> str:
     return plain_text(answer_segments(answer))
 
 
+def recorded_segments(text: str, sources: Iterable[dict]) -> list[Segment]:
+    """A recorded answer (a turn: its text and its stored sources) split by the same rule. The
+    stored passage texts are shortened, so a link they no longer show stays plain text."""
+    passages = [Passage(chunk_id="", text=str(src.get("text") or ""), source="", title="",
+                        section="", page=None, doc_type="", score=0.0) for src in sources]
+    return split_links(text or "", allowed_urls(passages))
+
+
+def href(link: Link) -> str:
+    """The target of an allowed link (a bare domain or e-mail address gets its scheme)."""
+    url = link.url
+    if "://" in url or url.lower().startswith("mailto:"):
+        return url
+    return ("mailto:" if "@" in url else "https://") + url
+
+
 _DRAFT_BREAKS = str.maketrans({":": ":\u200b", ".": ".\u200b", "]": "]\u200b", "@": "@\u200b"})
 
 

@@ -10,8 +10,10 @@ database error can never carry a question, an answer or a name.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,7 +23,16 @@ from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 
-DEFAULT_SQLITE_BUSY_TIMEOUT_S = 30.0
+# Another process holding the write lock: wait this long. Transactions are milliseconds long;
+# a lock held longer (a backup, a hung process) is an outage — the bot answers from memory and
+# spools the turn, instead of every thread queueing for half a minute.
+DEFAULT_SQLITE_BUSY_TIMEOUT_S = 5.0
+PG_CONNECT_TIMEOUT_S = 2
+# How long the next SQLite transaction in this context may wait for the write lock (ms); None:
+# the engine's busy timeout. Recording a delivery waits at most ~2 s (Slack wants the ack in 3 s);
+# after that the delivery is answered from memory and its turn spooled.
+SQLITE_WAIT_MS: contextvars.ContextVar[int | None] = contextvars.ContextVar("sqlite_wait_ms",
+                                                                            default=None)
 
 
 def utcnow() -> datetime:
@@ -69,8 +80,11 @@ def create_case_engine(url: str, *, sqlite_busy_timeout_s: float = DEFAULT_SQLIT
     # psycopg prepares a statement after 5 runs and PostgreSQL may then plan it once for any
     # parameters: a search pattern or filter value changes the best plan by 100x (measured on the
     # console queue at 100k cases: p95 1.5 s -> 0.76 s without it), so every query is planned
-    # with its values.
-    connect_args = {"prepare_threshold": None} if parsed.get_driver_name() == "psycopg" else {}
+    # with its values. connect_timeout: a database that does not answer fails fast
+    # (acknowledgements wait for it; the delivery is then answered from memory) instead of
+    # hanging past Slack's 3 s.
+    connect_args = {"prepare_threshold": None, "connect_timeout": PG_CONNECT_TIMEOUT_S} \
+        if parsed.get_driver_name() == "psycopg" else {}
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
                          pool_timeout=60, hide_parameters=True, connect_args=connect_args)
 
@@ -102,6 +116,8 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_s: float, pool_s
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - exercised by every test
+        wait_ms = SQLITE_WAIT_MS.get()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms if wait_ms is None else wait_ms}")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
@@ -120,13 +136,18 @@ class WriterLock:
         self._urgent_waiting = 0
 
     @contextmanager
-    def hold(self, urgent: bool = False):
+    def hold(self, urgent: bool = False, timeout: float | None = None):
+        """Raises TimeoutError when the lock is not free within ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             if urgent:
                 self._urgent_waiting += 1
             try:
                 while self._held or (not urgent and self._urgent_waiting):
-                    self._cond.wait()
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        raise TimeoutError("the database is busy in this process")
+                    self._cond.wait(left)
             finally:
                 if urgent:
                     self._urgent_waiting -= 1
@@ -166,6 +187,10 @@ class SqliteFile:
             return None
         path = Path(database)
         return cls(path, _identity(path))
+
+    def remember(self) -> None:
+        """The file as it is now is the database (after a migration created or checked it)."""
+        self.identity = _identity(self.path)
 
     def replaced(self) -> bool:
         """True once when the file is gone or is another file than before."""

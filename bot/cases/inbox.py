@@ -93,8 +93,9 @@ def record(s: Session, key: str, kind: str, payload: dict, now: datetime) -> boo
                   state=InboxState.PENDING.value, attempts=0, next_attempt_at=now,
                   created_at=now, updated_at=now)
     insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(InboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    return (s.execute(stmt).rowcount or 0) == 1
+    stmt = (insert(InboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            .returning(InboxRow.id))
+    return s.execute(stmt).scalar_one_or_none() is not None
 
 
 def claim_next(s: Session, owner: str, lease_s: float, now: datetime) -> InboxItem | None:

@@ -33,8 +33,8 @@ from bot.cases import migrate, queries
 from bot.cases.actions import CaseActions
 from bot.cases.reports import CaseReports
 from bot.cases.convert import one_case_view, turn_view
-from bot.cases.db import (SqliteFile, WriterLock, create_case_engine, describe_error, is_sqlite,
-                          utcnow)
+from bot.cases.db import (SQLITE_WAIT_MS, SqliteFile, WriterLock, create_case_engine,
+                          describe_error, is_sqlite, utcnow)
 from bot.cases.health import DatabaseHealth
 from bot.cases.inbox import GroupCommit, InboxActions
 from bot.cases.models import TurnRow
@@ -53,6 +53,8 @@ _PURGE_EVERY = 200
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # SQLite errors after which pooled connections are dropped: a connection opened while the file
 # was read-only (or unreachable) stays read-only even when the file is writable again.
+URGENT_WAIT_MS = 2000      # an acknowledgement waits at most this long for the SQLite write lock
+OUTAGE_WAIT_MS = 500       # during an outage, other transactions fail fast (and are spooled)
 _SQLITE_REOPEN = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_NOTADB")
 
 
@@ -132,6 +134,8 @@ class CaseStore(CaseActions, CaseReports, InboxActions):
             self._unavailable(exc)
             raise StoreUnavailable(f"case database unavailable: {type(exc).__name__}") from exc
         self._schema_ready = True
+        if self.sqlite_file is not None:
+            self.sqlite_file.remember()
         if changed:
             log.info("case database upgraded to revision %s (%s)", revision, self.dialect)
         return revision or ""
@@ -185,8 +189,24 @@ class CaseStore(CaseActions, CaseReports, InboxActions):
         if self._sqlite_lock is None:
             yield
             return
-        with self._sqlite_lock.hold(urgent):
-            yield
+        # While the database is known to be down, nobody waits long for it (a lock held by
+        # another process would otherwise queue every thread here for the full busy timeout).
+        wait_ms = URGENT_WAIT_MS if urgent else OUTAGE_WAIT_MS if self.health.down else None
+        token = SQLITE_WAIT_MS.set(wait_ms) if wait_ms is not None else None
+        try:
+            try:
+                held = self._sqlite_lock.hold(urgent, timeout=URGENT_WAIT_MS / 1000 if urgent
+                                              else None)
+                held.__enter__()
+            except TimeoutError as exc:
+                raise StoreUnavailable("case database busy in this process") from exc
+            try:
+                yield
+            finally:
+                held.__exit__(None, None, None)
+        finally:
+            if token is not None:
+                SQLITE_WAIT_MS.reset(token)
 
     def _run(self, fn: Callable[[Session, datetime], T], *, retries: int = 4,
              write: bool = True, urgent: bool = False) -> T:

@@ -72,9 +72,7 @@ def answer_mrkdwn(answer: Answer) -> str:
         if isinstance(seg, links.Text):
             out.append(escape(seg.text))
         elif seg.allowed:
-            url = seg.url if "://" in seg.url or seg.url.startswith("mailto:") else (
-                "mailto:" + seg.url if "@" in seg.url else "https://" + seg.url)
-            target = escape(url).replace("|", "%7C")
+            target = escape(links.href(seg)).replace("|", "%7C")
             label = escape(seg.label or seg.url).replace("|", "｜")
             out.append(f"<{target}|{label}>")
         else:

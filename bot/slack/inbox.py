@@ -256,6 +256,9 @@ class Inbox:
 
     def _work_loop(self) -> None:
         while not self._stop.is_set():
+            if self.store.health.down:       # only the heartbeat probes a database that is down
+                self._stop.wait(self.poll_s)
+                continue
             try:
                 with self._working():
                     item = self.store.inbox_claim(self.owner, self.lease_s)

@@ -2,7 +2,8 @@
 filters and labels every page uses, and ``render(request, template, **context)``.
 
 Filters: ``jst`` (a UTC datetime -> "2026-12-01 14:05" in JST), ``status_label``,
-``reason_label``, ``reason_short``, ``event_label``, ``mode_label``, ``person`` (a user id ->
+``reason_label``, ``reason_short``, ``event_label``, ``mode_label``, ``answer_html`` (a turn's
+answer with the link rule of ``bot.answering.links``), ``person`` (a user id ->
 display name, via the workflow's Slack port, cached). Every page gets ``nav`` (entries registered
 by the page modules), ``staff`` (the signed-in member), ``csrf_token``, ``flashes`` and ``path``.
 """
@@ -17,9 +18,11 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from bot.answering import links
 from bot.cases.views import (ESCALATION_SHORT_LABELS, EVENT_LABELS, MODE_LABELS, reason_label,
                              status_label)
 
@@ -36,6 +39,21 @@ def jst(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(JST).strftime(fmt)
 
 
+def answer_html(turn: Any) -> Markup:
+    """A recorded answer as HTML: only links its cited passages contain are links (the one rule,
+    ``bot.answering.links``); every other address is plain, defanged text."""
+    out = []
+    for seg in links.recorded_segments(turn.answer or "", turn.sources or ()):
+        if isinstance(seg, links.Text):
+            out.append(escape(seg.text))
+        elif seg.allowed:
+            out.append(Markup('<a href="{}" rel="noopener noreferrer nofollow" target="_blank">{}'
+                              '</a>').format(links.href(seg), seg.label or seg.url))
+        else:
+            out.append(escape(links.plain_text([seg])))
+    return Markup("").join(out)
+
+
 def make_env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                       autoescape=select_autoescape(["html", "xml", "svg"], default=True),
@@ -44,6 +62,7 @@ def make_env() -> Environment:
         jst=jst, status_label=status_label, reason_label=reason_label,
         reason_short=lambda r: ESCALATION_SHORT_LABELS.get(r or "", r or ""),
         event_label=lambda k: EVENT_LABELS.get(k, k), mode_label=lambda m: MODE_LABELS.get(m or "", m or "—"),
+        answer_html=answer_html,
     )
     return env
 

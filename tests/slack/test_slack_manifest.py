@@ -24,6 +24,10 @@ METHOD_SCOPES = {
     "conversations_members": ("channels:read", "groups:read"),
     # thread history: channel threads (follow-ups) and DMs
     "conversations_replies": ("channels:history", "groups:history", "im:history"),
+    # the /consult root message in the officer's DM (looked up again before a retry)
+    "conversations_history": "im:history",
+    # the assistant view's status (the inbox sets it when it works off the question)
+    "assistant_threads_setStatus": "assistant:write",
 }
 # Events the app listens to -> scope.
 EVENT_SCOPES = {

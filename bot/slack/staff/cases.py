@@ -10,7 +10,6 @@ from __future__ import annotations
 from bot.answering import links
 from bot.cases.views import (REOPENED_BY_OFFICER, CaseDetail, CaseView, EscalationReason,
                              EventKind, TurnView)
-from bot.domain import Passage
 from bot.slack.staff.model import NoteLine, SourceLine, StaffCase
 
 _KNOWN_REASONS = frozenset({str(r) for r in EscalationReason} | {REOPENED_BY_OFFICER})
@@ -35,9 +34,7 @@ def _answer_text(turn: TurnView) -> str | None:
     (the stored passage texts are shortened, so a doubtful link is shown as text)."""
     if turn.answer is None:
         return None
-    passages = [Passage(chunk_id="", text=str(src.get("text") or ""), source="", title="",
-                        section="", page=None, doc_type="", score=0.0) for src in turn.sources]
-    return links.plain_text(links.split_links(turn.answer, links.allowed_urls(passages)))
+    return links.plain_text(links.recorded_segments(turn.answer, turn.sources))
 
 
 def _reason(case: CaseView, hint: str | None) -> str | None:
