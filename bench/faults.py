@@ -3,7 +3,10 @@
     nice -n 10 .venv/bin/python bench/faults.py [--only ingest] [--quick] [--json]
 
 Each module's `run(args)` returns its figures; they are printed per area (and as one JSON object
-with --json). Note the load average printed at the top next to the figures you report.
+with --json) and written to bench/results/faults.json. A module that reports `scenarios` (a list
+of dicts with `name` and `ok`, e.g. faultlib/delivery.py: deliveries sent, answered, handed to
+staff, lost, duplicated, ack p50/p99) also gets a summary table; any `"ok": false` anywhere in the
+figures makes the run exit 1. Note the load average printed next to the figures you report.
 """
 
 from __future__ import annotations
@@ -27,6 +30,38 @@ import faultlib  # noqa: E402
 
 def areas() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(faultlib.__path__) if not m.name.startswith("_"))
+
+
+SUMMARY = (("sent", "sent"), ("answered", "answered"), ("handed_to_staff", "to staff"),
+           ("lost", "lost"), ("duplicated", "doubled"), ("ack_p50_ms", "ack p50"),
+           ("ack_p99_ms", "ack p99"), ("answer_p50_ms", "ans p50"), ("answer_p95_ms", "ans p95"))
+
+
+def failures(figures) -> list[str]:
+    """Paths of every `"ok": false` in a module's figures."""
+    out: list[str] = []
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict):
+            if value.get("ok") is False:
+                out.append(path or "(area)")
+            for key, inner in value.items():
+                walk(inner, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for i, inner in enumerate(value):
+                name = inner.get("name", i) if isinstance(inner, dict) else i
+                walk(inner, f"{path}[{name}]")
+
+    walk(figures, "")
+    return out
+
+
+def _table(area: str, scenarios: list[dict]) -> None:
+    print("\n" + "scenario".ljust(40) + "".join(h.rjust(9) for _, h in SUMMARY) + "  result")
+    for s in scenarios:
+        cells = "".join(("—" if s.get(k) is None else str(s.get(k))).rjust(9) for k, _ in SUMMARY)
+        print(f"{area}.{s.get('name')}"[:40].ljust(40) + cells + "  " +
+              ("PASS" if s.get("ok") else "FAIL " + str(s.get("error", ""))[:80]))
 
 
 def _print(figures, indent: int = 2) -> None:
@@ -63,11 +98,22 @@ def main(argv: list[str] | None = None) -> int:
             if not args.json:
                 _print(figures)
     results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    failed = {name: failures(figures) for name, figures in results.items()
+              if isinstance(figures, dict)}
+    failed = {name: paths for name, paths in failed.items() if paths}
+    results["failed"] = failed
+    out = REPO / "bench" / "results" / "faults.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     if args.json:
-        print(json.dumps(results, ensure_ascii=False))
+        print(json.dumps(results, ensure_ascii=False, default=str))
     else:
+        for name, figures in results.items():
+            if isinstance(figures, dict) and isinstance(figures.get("scenarios"), list):
+                _table(name, figures["scenarios"])
         print(f"load average: before {results['load_average']}, after {results['load_average_after']}")
-    return 0
+        print("RESULT: " + ("PASS" if not failed else f"FAIL {failed}") + f"  ({out})")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

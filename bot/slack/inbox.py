@@ -310,8 +310,8 @@ class Inbox:
         except Exception:
             log.exception("inbox heartbeat failed")
             return
-        spool = self.services.consultation.spool
-        if spool.has_pending():
+        consultation = self.services.consultation
+        if consultation is not None and consultation.spool.has_pending():
             try:
                 self.services.consultation.replay_spool()
             except Exception as exc:

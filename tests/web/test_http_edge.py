@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from bot.slack.app import build_app
+from bot.slack.app import build_app, stop_app
 from bot.web.app import build_web_app
 from bot.web.server import WebServer
 from tests.standins.signing import signed_headers
@@ -31,7 +31,7 @@ def edge(console):
     server = WebServer(app, host="127.0.0.1", port=0, request_timeout=2.0).start()
     yield server
     server.stop()
-    bolt.worker.shutdown(wait=True)
+    stop_app(bolt, 10)
 
 
 def raw(server, data: bytes, *, read_timeout: float = 10.0, shutdown: bool = False) -> bytes:
