@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answering import links
 from bot.cases.views import CaseStatus
-from bot.domain import Conversation, ConsultResult, Inquiry, Requester
+from bot.domain import Conversation, Inquiry, Requester
 from bot.errors import ConsultError
 from bot.services import Services
 from bot.slack import blocks, ids

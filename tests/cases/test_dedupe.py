@@ -72,6 +72,8 @@ def test_very_long_keys_are_hashed(store):
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_under_the_data_dir(make_settings):
     from sqlalchemy import text
 
+    from bot.cases.db import DEFAULT_SQLITE_BUSY_TIMEOUT_S
+
     settings = make_settings()
     store = CaseStore.from_settings(settings)
     try:
@@ -79,7 +81,8 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_under_the_data_dir(make_set
         assert store.engine.url.database == str((settings.data_dir / "consult.sqlite3").resolve())
         with store.engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == \
+                DEFAULT_SQLITE_BUSY_TIMEOUT_S * 1000
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         store.close()
