@@ -11,7 +11,8 @@
 3. sends N signed `app_mention` deliveries at once (distinct questions from
    tests/eval/seed_qa.jsonl, one channel thread each; round-robin over the replicas) and measures
    the ack latency (HTTP response time) and the time until the answer was posted
-   (chat.postMessage seen by the stand-in);
+   (chat.postMessage seen by the stand-in), and the CPU the bot processes used for the burst
+   (a figure that does not depend on how busy the machine is);
 4. re-sends all N as retries (`X-Slack-Retry-Num: 1`, to ANOTHER replica when there are several)
    and checks the counts: N threads answered, N consultations logged (one turn each),
    0 duplicate answers.
@@ -59,6 +60,13 @@ def questions(n: int) -> list[str]:
         encoding="utf-8").splitlines() if line.strip()]
     qs = [r["question"] for r in rows]
     return [qs[i % len(qs)] + ("" if i < len(qs) else f"（{i // len(qs) + 1}回目）") for i in range(n)]
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -167,6 +175,8 @@ def main() -> int:
             payloads = [event_callback(mention_event(q, channel=f"CB{run_id}{i:03d}", user=f"WB{i:03d}"))
                         for i, q in enumerate(questions(args.n))]
 
+            cpu_before = sum(process_cpu_s(p.pid) for p in procs)
+            burst_started = time.monotonic()
             results = send_all(clients, payloads, retry=False)
             bad = [s for _, _, s in results if s != 200]
             acks = [e * 1000 for _, e, _ in results]
@@ -178,6 +188,8 @@ def main() -> int:
                                       timeout=max(1.0, deadline - time.monotonic()))
                 tta.append((call.at - sent) * 1000)
 
+            burst_wall = time.monotonic() - burst_started
+            burst_cpu = sum(process_cpu_s(p.pid) for p in procs) - cpu_before
             reacted = {c.params.get("timestamp"): c.at for c in slack.ok_calls("reactions.add")}
             to_eyes = [(reacted[p["event"]["ts"]] - sent) * 1000
                        for (sent, _, _), p in zip(results, payloads) if p["event"]["ts"] in reacted]
@@ -205,6 +217,9 @@ def main() -> int:
                       f"({len(to_eyes)}/{args.n} threads)")
             print(f"answer posted    p50 {pct(tta, 50):7.0f} ms   p95 {pct(tta, 95):7.0f} ms   "
                   f"max {max(tta):7.0f} ms   mean {statistics.mean(tta):7.0f} ms")
+            print(f"bot CPU during the burst {burst_cpu:.2f} s over {burst_wall:.1f} s wall = "
+                  f"{burst_cpu / args.n * 1000:.0f} ms CPU per question (ack, consult, posts, "
+                  f"database; load-independent)")
             print(f"one question alone (3 runs, before the burst): answer posted median "
                   f"{statistics.median(solo):.0f} ms   (machine load {open('/proc/loadavg').read().split()[0]})")
             print(f"threads answered {len(threads)}/{args.n}   consultations logged {len(cases)}   "

@@ -91,7 +91,8 @@ class Progress:
 class Deliverer:
     def __init__(self, services: Services, client: WebClient, poster: Poster, *,
                  handlers: dict[str, Handler], retry_s: float,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 pause: Callable[[], None] = lambda: None):
         self.services = services
         self.client = client
         self.poster = poster
@@ -99,6 +100,7 @@ class Deliverer:
         self.responder = Responder(services)
         self.retry_s = retry_s
         self.sleep = sleep
+        self.pause = pause            # lets acknowledgements in flight go first (inbox.py)
         self._indicators = ThreadPoolExecutor(max_workers=4, thread_name_prefix="indicator")
 
     # ------------------------------------------------------------------ one item
@@ -127,6 +129,7 @@ class Deliverer:
             indicator = self._indicators.submit(
                 self.responder.show_working, self.client, prepared.target,
                 prepared.set_status) if progress.first_attempt and not claimed else None
+            self.pause()
             reply = self._consult(progress, prepared, job)
             if indicator is not None and indicator.result() is False:
                 log.info("delivery %s was taken by another replica while the database was down",
@@ -141,6 +144,7 @@ class Deliverer:
                                  notify=[list(n) for n in reply.notify],
                                  stream_ts=reply.stream_ts)
         consulted = time.perf_counter()
+        self.pause()
         try:
             self._post(progress, prepared.target)
         except PostFailed as exc:
