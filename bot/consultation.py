@@ -19,7 +19,8 @@ Failures:
   (``ConsultError.user_message``). The turn exists in every case.
 - **The case database is down** (``StoreUnavailable``): the officer still gets the answer. The
   turn is appended to a spool file under ``<data_dir>/spool/`` (question masked) and written when
-  the database is back — after the next successful consultation, or by ``consult db upgrade``.
+  the database is back — by the running bot's inbox heartbeat (``bot.slack.inbox``), after the
+  next successful consultation, or by ``consult db upgrade``.
   Each occurrence is logged at ERROR level. When the database was down from the start the result
   has ``case_id``/``case_ref`` None; when it failed mid-answer, the case exists and is returned.
   Unexpected database errors are treated the same way (spooled, logged with the traceback).
