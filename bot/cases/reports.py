@@ -24,7 +24,7 @@ EXPORT_BATCH = 200
 
 
 class CaseReports:
-    """Needs ``_run(fn)`` from the store."""
+    """Needs ``_run(fn, write=...)`` from the store (every method here only reads)."""
 
     _options_cache: tuple[float, queue.FilterOptions] | None = None
     _options_lock = threading.Lock()
@@ -32,7 +32,8 @@ class CaseReports:
     def queue(self, f: queue.QueueFilter, *, me: str | None = None) -> queue.QueuePage:
         """One page of the staff queue under ``f`` (``me``: the signed-in staff member's Slack
         user id, for the 「自分」 filter), with the count of every tab under the same filters."""
-        return self._run(lambda s, now: queue.queue_page(s, f, me=me, now=now))
+        return self._run(lambda s, now: queue.queue_page(s, f, me=me, now=now),
+                         write=False)
 
     def queue_options(self) -> queue.FilterOptions:
         """Municipalities, assignees and programmes present in the cases, for the filter menus
@@ -41,19 +42,20 @@ class CaseReports:
         if cached is not None and time.monotonic() - cached[0] < OPTIONS_TTL_S:
             return cached[1]
         with self._options_lock:
-            options = self._run(lambda s, now: queue.filter_options(s))
+            options = self._run(lambda s, now: queue.filter_options(s), write=False)
             self._options_cache = (time.monotonic(), options)
         return options
 
     def feedback_page(self, *, page: int = 1, pending_only: bool = False) -> feedback.FeedbackPage:
         """👎 turns, newest first, with whether staff followed up."""
         return self._run(lambda s, now: feedback.feedback_page(s, page=page,
-                                                               pending_only=pending_only))
+                                                               pending_only=pending_only),
+                         write=False)
 
     def stats(self, *, since: datetime | None = None, until: datetime | None = None) -> CaseStats:
         """Statistics of the cases started in [since, until) — the numbers of the console's
         集計 page and of `consult cases stats`."""
-        return self._run(lambda s, now: stats.stats(s, since, until))
+        return self._run(lambda s, now: stats.stats(s, since, until), write=False)
 
     def export_ids(self, f: queue.QueueFilter, *, me: str | None = None) -> list[int]:
         """Ids of the cases under ``f`` (its tab included), oldest first."""
@@ -68,7 +70,7 @@ class CaseReports:
                 stmt = stmt.where(and_(*where))
             return list(s.scalars(stmt))
 
-        return self._run(work)
+        return self._run(work, write=False)
 
     def iter_export(self, f: queue.QueueFilter, *, me: str | None = None,
                     include_internal: bool = True) -> Iterator[CaseDetail]:
@@ -77,4 +79,5 @@ class CaseReports:
         ids = self.export_ids(f, me=me)
         for start in range(0, len(ids), EXPORT_BATCH):
             chunk = ids[start:start + EXPORT_BATCH]
-            yield from self._run(lambda s, now: queries.details_by_ids(s, chunk, include_internal))
+            yield from self._run(lambda s, now: queries.details_by_ids(s, chunk, include_internal),
+                                 write=False)
