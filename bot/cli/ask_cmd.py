@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from bot.answering import links
 from bot.cli.context import cli_context
 from bot.domain import Answer, Conversation, Inquiry, Requester
 from bot.errors import ConsultError
@@ -47,7 +48,9 @@ def render_sources(answer: Answer) -> str:
 
 
 def render_text(answer: Answer) -> str:
-    return answer.text + render_sources(answer)
+    """The answer as the terminal shows it: links its cited passages do not contain are plain,
+    defanged text (bot.answering.links, the rule of every surface)."""
+    return links.answer_plain_text(answer) + render_sources(answer)
 
 
 def answer_json(question: str, answer: Answer, case_id) -> dict:
@@ -158,7 +161,7 @@ def chat(ctx: typer.Context,
         if result.pii_kinds:
             typer.echo(PII_NOTICE)
         typer.echo("")
-        if streamed and "".join(streamed).strip() == result.answer.text.strip():
+        if streamed and "".join(streamed).strip() == links.answer_plain_text(result.answer).strip():
             typer.echo(render_sources(result.answer).lstrip("\n"))
         else:
             if streamed:

@@ -80,3 +80,11 @@ def test_recorded_answers_use_the_stored_passage_texts():
     stored = [{"text": "https://www.pref.hokkaido.lg.jp/a"}]
     segs = links.recorded_segments("https://www.pref.hokkaido.lg.jp/a と https://evil.example", stored)
     assert [s.allowed for s in segs if isinstance(s, links.Link)] == [True, False]
+
+
+def test_the_terminal_shows_the_same_rule():
+    from bot.cli.ask_cmd import render_text
+
+    shown = render_text(answer("申請は[公式サイト](https://evil.example/login)から [1]"))
+    assert "公式サイト（hxxps://evil[.]example/login）" in shown and "https://evil" not in shown
+    assert "出典:" in shown
