@@ -16,6 +16,9 @@ if TYPE_CHECKING:  # imports stay lazy so `consult --help` is instant
     from bot.cases.store import CaseStore
     from bot.cases.workflow import StaffWorkflow
     from bot.consultation import ConsultationService
+    from bot.faq.service import FaqService
+    from bot.faq.similar import SimilarCases
+    from bot.faq.sync import FaqIndexSync
 
 
 @dataclass
@@ -26,6 +29,18 @@ class Services:
     store: "CaseStore"
     consultation: "ConsultationService"
     workflow: "StaffWorkflow"
+    faq: "FaqService | None" = None      # FAQ entries from staff answers (bot.faq)
+    faq_sync: "FaqIndexSync | None" = None   # keeps this process's index in step with them
+    similar: "SimilarCases | None" = None     # similar past cases for the staff surfaces
+
+    def start_background(self) -> None:
+        """Long-running processes (serve, web, chat): start the FAQ index sync thread."""
+        if self.faq_sync is not None:
+            self.faq_sync.start()
+
+    def stop_background(self) -> None:
+        if self.faq_sync is not None:
+            self.faq_sync.stop()
 
 
 def build_services(settings: Settings) -> Services:
@@ -33,6 +48,8 @@ def build_services(settings: Settings) -> Services:
     from bot.answering.retriever import HybridRetriever
     from bot.cases.store import CaseStore
     from bot.consultation import ConsultationService
+    from bot.faq.similar import SimilarCases
+    from bot.faq.sync import FaqIndexSync
 
     retriever = HybridRetriever.from_settings(settings)
     answerer = Answerer.from_settings(settings, retriever)
@@ -45,16 +62,20 @@ def build_services(settings: Settings) -> Services:
         profiles = ProfileLookup(make_client(settings))
     consultation = ConsultationService(settings=settings, answerer=answerer, store=store,
                                        profiles=profiles)
-    return Services(settings, retriever, answerer, store, consultation,
-                    build_workflow(settings, store))
+    similar = SimilarCases.from_settings(settings, store)
+    workflow = build_workflow(settings, store, similar=similar)
+    faq_sync = FaqIndexSync(settings, store, after_round=similar.warm)
+    return Services(settings, retriever, answerer, store, consultation, workflow,
+                    build_faq(settings, store, workflow, on_change=faq_sync.wake), faq_sync,
+                    similar)
 
 
-def build_workflow(settings: Settings, store: "CaseStore") -> "StaffWorkflow":
+def build_workflow(settings: Settings, store: "CaseStore", *, similar=None) -> "StaffWorkflow":
     """The one staff workflow (Slack, web console and CLI call it): the staff teams
     (``CONSULT_TEAMS_FILE``, else one team from the staff channel and users; a bad file raises
     ConfigError naming the line), the team-aware staff policy, the router handed to the store
     (teams file only) and, when a bot token is configured, the Slack notifier on a client built
-    from the settings."""
+    from the settings (``similar``: the similar past cases shown on the staff card)."""
     from bot.cases.team_policy import TeamStaffPolicy
     from bot.cases.workflow import StaffWorkflow
     from bot.teams import Teams
@@ -71,5 +92,16 @@ def build_workflow(settings: Settings, store: "CaseStore") -> "StaffWorkflow":
     workflow = StaffWorkflow(store, TeamStaffPolicy.from_settings(settings, client, teams=teams))
     workflow.notifier = SlackStaffNotifier(client, store, settings.staff_channel,
                                            channel_for=workflow.card_channel,
-                                           team_name=workflow.team_name)
+                                           team_name=workflow.team_name, similar=similar)
     return workflow
+
+
+def build_faq(settings: Settings, store: "CaseStore", workflow: "StaffWorkflow", *,
+              on_change=None) -> "FaqService":
+    """The one FAQ service: the workflow's staff policy and PII masking; the index's section
+    paths (for 該当箇所) read from the knowledge base index without loading the model."""
+    from bot.faq.service import FaqService
+    from ingest.index import list_sections
+
+    return FaqService(store, workflow.policy, mask=workflow.mask,
+                      sections=lambda: list_sections(settings), on_change=on_change)

@@ -62,6 +62,9 @@ class Settings(IndexSettings):
     # `consult run` refreshes the index on start: "auto" = with the embedded Chroma only (with a
     # Chroma server, replicas share the index and one host or a scheduled job ingests).
     ingest_on_start: Literal["auto", "true", "false"] = Field("auto", validation_alias="CONSULT_INGEST_ON_START")
+    # ---- FAQ entries from staff answers (bot/faq) ----
+    # How often each running process checks for approved / retired entries to (un)index
+    faq_sync_seconds: float = Field(10.0, validation_alias="CONSULT_FAQ_SYNC_SECONDS", gt=0, le=60)
 
     @field_validator("slack_api_url")
     @classmethod

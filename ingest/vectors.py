@@ -59,12 +59,14 @@ def _source_of(doc: Document) -> str:
 
 class VectorIndex:
     def __init__(self, settings: IndexSettings, embeddings: CachedEmbeddings, name: str, *,
-                 client, create: bool = True):
+                 client, create: bool = True, origin: str | None = None):
+        """`origin`: whose records these are (default: this knowledge folder's; an external
+        source such as the approved FAQ entries has its own, see `ingest.external`)."""
         self.settings = settings
         self.embeddings = embeddings
         self.name = name
         self.client = client
-        self.origin = origin_key(settings.knowledge_identity)
+        self.origin = origin or origin_key(settings.knowledge_identity)
         self.prefix = _like_prefix(record_namespace(name) + "/")
         self.records = SQLRecordManager(record_namespace(name, self.origin),
                                         db_url=settings.record_manager_url)
@@ -141,8 +143,10 @@ class VectorIndex:
         return sorted(r[0] for r in rows)
 
     def foreign_document_count(self) -> int:
-        """How many documents (sources) other knowledge folders hold in this collection."""
-        return sum(len(self._groups(namespace)) for namespace in self.foreign_namespaces())
+        """How many documents (sources) other knowledge folders hold in this collection (external
+        sources such as the FAQ entries are not folders and are not counted)."""
+        return sum(len(self._groups(namespace)) for namespace in self.foreign_namespaces()
+                   if not namespace.rsplit("/", 1)[-1].startswith("ext-"))
 
     def iter_all(self, include_documents: bool = True) -> Iterator[tuple[str, str | None, dict]]:
         if self.collection is None:

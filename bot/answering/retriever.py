@@ -166,6 +166,9 @@ class HybridRetriever(BaseRetriever):
                   doc_type: str | None = None, focus: str | None = None) -> list[Passage]:
         # dense: DenseHit(chunk_id, similarity, text, metadata); lexical: LexicalHit(chunk_id,
         # score) (ingest.index); plain tuples of the same shape work too (cached bench lists).
+        # A chunk deleted since this process loaded the index (another process's ingest or FAQ
+        # sync, just before the reload) comes back without its text: it is left out entirely.
+        dense = [hit for hit in dense if hit[2] is not None]
         dense_ids = [hit[0] for hit in dense]
         dense_sim = {hit[0]: float(hit[1]) for hit in dense}
         bm25 = {cid: float(score) for cid, score in lexical}
@@ -180,7 +183,8 @@ class HybridRetriever(BaseRetriever):
         depth = max(3 * k, k + 10, self.rescore_params.depth)
         missing = [cid for cid, _ in fused[:depth] if cid not in texts]
         if missing:
-            texts.update({cid: (t, dict(m or {})) for cid, (t, m) in handle.get_chunks(missing).items()})
+            texts.update({cid: (t, dict(m or {})) for cid, (t, m) in handle.get_chunks(missing).items()
+                          if t is not None})
         if mode == "hybrid" and focus and self.rescore_params.active:
             fused = self._rescore(fused, texts, focus)
         head = [cid for cid, _ in fused[: max(3 * k, k + 10)]]

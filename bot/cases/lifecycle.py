@@ -18,6 +18,7 @@ from bot.cases.programmes import derive_programmes
 from bot.cases.views import CaseStatus, EscalationReason, EventKind, format_ref
 from bot.domain import Answer, Conversation, HistoryTurn, Passage, Requester
 from bot.errors import CaseNotFound
+from bot.faq.citations import record_citations
 
 TITLE_MAX = 80
 SOURCE_TEXT_MAX = 500
@@ -52,6 +53,7 @@ def source_dict(n: int, p: Passage) -> dict:
         "dense_score": None if p.dense_score is None else round(float(p.dense_score), 6),
         "bm25_score": None if p.bm25_score is None else round(float(p.bm25_score), 6),
         "text": (p.text or "")[:SOURCE_TEXT_MAX],
+        "basis": p.basis,
     }
 
 
@@ -196,6 +198,7 @@ def complete_turn(s: Session, turn: TurnRow, answer: Answer | None, error: str |
         turn.fallback_reason = answer.fallback_reason
         if turn.answered:
             row.programmes = derive_programmes(answer.text, list(answer.sources), row.programmes or [])
+            record_citations(s, row.id, turn.id, answer.sources, now)   # FAQ entries it rests on
     else:
         turn.answered = False
         turn.mode = "none"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.cases.db import UTCDateTime
@@ -174,3 +174,68 @@ class ReplicaRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class FaqEntryRow(Base):
+    """Revision 0007: an FAQ entry written from a staff answer (or from scratch): draft ->
+    approved -> retired (or rejected). Approved entries are indexed as staff answers
+    (``bot.faq.index``); question and answer are stored masked."""
+
+    __tablename__ = "consult_faq_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    section: Mapped[str | None] = mapped_column(String(512))     # 該当箇所 (a heading path)
+    category: Mapped[str | None] = mapped_column(String(128))    # 分類 (programme)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("consult_cases.id"), index=True)
+    source_event_id: Mapped[int | None] = mapped_column(ForeignKey("consult_events.id"))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_by: Mapped[str | None] = mapped_column(String(128))
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FaqEventRow(Base):
+    """Revision 0007: the audit trail of an FAQ entry (who changed what, when)."""
+
+    __tablename__ = "consult_faq_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("consult_faq_entries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FaqCitationRow(Base):
+    """Revision 0007: an answer (turn) that cited an approved FAQ entry, written with the turn."""
+
+    __tablename__ = "consult_faq_citations"
+    __table_args__ = (UniqueConstraint("entry_id", "turn_id", name="uq_consult_faq_citations_entry_turn"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("consult_faq_entries.id"), index=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("consult_turns.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("consult_cases.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FaqStateRow(Base):
+    """Revision 0007: one row; ``revision`` goes up with every change of an entry that the index
+    must follow, in the same transaction (every replica polls it to sync its index)."""
+
+    __tablename__ = "consult_faq_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -93,6 +93,7 @@ def ask(ctx: typer.Context,
     context.quiet_logs_for_console()
     services = context.services
     _set_k(services, k)
+    _sync_faq(services)
     result = _consult(services, question, "cli", uuid.uuid4().hex[:12], _login())
     if as_json:
         shown = _masked_question(question)
@@ -104,6 +105,19 @@ def ask(ctx: typer.Context,
     typer.echo(render_text(result.answer))
     if result.case_ref:
         typer.echo(f"\n（相談番号: {result.case_ref}）")
+
+
+def _sync_faq(services) -> None:
+    """A one-shot question: bring the index in step with the approved FAQ entries first (cheap
+    when nothing changed; never costs the answer)."""
+    if services.faq_sync is None:
+        return
+    try:
+        services.faq_sync.sync_once()
+    except Exception as exc:
+        import logging
+
+        logging.getLogger(__name__).warning("FAQ index sync skipped (%s)", type(exc).__name__)
 
 
 def _masked_question(question: str) -> str:
@@ -121,6 +135,8 @@ def chat(ctx: typer.Context,
     context.quiet_logs_for_console()
     services = context.services
     _set_k(services, k)
+    _sync_faq(services)
+    services.start_background()
     interactive = sys.stdin.isatty()
     session = uuid.uuid4().hex[:12]
     user = _login()

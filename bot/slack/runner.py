@@ -67,6 +67,7 @@ def serve(settings: Settings, services: Services, *, http: bool, port: int | Non
     stop = _stop_event()
     servers = []
     handler = None
+    services.start_background()
     try:
         if http:
             server = start_web(settings, services, slack_app=app, console=web, host=host,
@@ -90,6 +91,7 @@ def serve(settings: Settings, services: Services, *, http: bool, port: int | Non
             handler.close()
         for server in servers:
             server.stop()
+        services.stop_background()
         log.info("Stopping: waiting for answers in progress")
         stop_app(app, timeout=60)
 
@@ -99,9 +101,11 @@ def serve_console(settings: Settings, services: Services, *, host: str | None = 
     """`consult web`: the console alone, until interrupted."""
     stop = _stop_event()
     server = start_web(settings, services, host=host, port=port)
+    services.start_background()
     print(f"職員用ページ: {server.url}/", flush=True)
     log.info("staff console: %s", server.url)
     try:
         stop.wait()
     finally:
+        services.stop_background()
         server.stop()

@@ -20,6 +20,8 @@ from bot.domain import Conversation, Requester
 
 EXPECTED_TABLES = {"consult_cases", "consult_turns", "consult_events", "consult_deliveries",
                    "consult_web_tokens", "consult_inbox", "consult_replicas",
+                   "consult_faq_entries", "consult_faq_events", "consult_faq_citations",
+                   "consult_faq_state",
                    VERSION_TABLE}
 
 

@@ -1,0 +1,28 @@
+"""Approved entries as an FAQ sheet the knowledge base's FAQ loader reads (``ingest.loaders.faq``):
+the bundled sheet's columns 質問, 回答, 該当箇所, 分類 (the loader finds them by header) plus 出典
+(the staff-answer label, kept as metadata). CSV, UTF-8 with BOM so Excel opens it.
+
+The bot never writes into ``knowledge_base/`` by itself: ``consult faq export --output FILE``
+writes where it is told. An exported entry that stays approved is indexed twice (as an entry and
+as a sheet row); retire it after the sheet is in the knowledge base.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterable
+
+from bot.faq.views import FaqEntryView
+
+HEADER = ["質問", "回答", "該当箇所", "分類", "出典"]
+
+
+def faq_sheet(entries: Iterable[FaqEntryView]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    for entry in entries:
+        writer.writerow([entry.question, entry.answer, entry.section or "", entry.category or "",
+                         entry.label])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

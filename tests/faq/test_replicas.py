@@ -1,0 +1,115 @@
+"""An approval reaches a second, already running process without a restart, and a retirement
+stops it citing the entry: real processes (`consult chat` reading questions from a pipe), the
+case database shared — SQLite in a shared data dir, and PostgreSQL with a data dir (index) per
+process."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cases.policy import DefaultStaffPolicy
+from bot.cases.store import CaseStore
+from bot.faq.service import FaqService
+
+OPERATOR = "cli:operator"
+ASK = "庁用車をEVに買い替える場合の補助金を教えてください。"
+CONSULT = str(Path(sys.executable).with_name("consult"))
+
+
+class ChatProcess:
+    """`consult chat` as a separate process; ask() sends a question, returns the printed answer."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.proc = subprocess.Popen([CONSULT, "chat"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=env, cwd=cwd, bufsize=1)
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def ask(self, question: str, timeout: float = 120.0) -> str:
+        self.proc.stdin.write(question + "\n")
+        self.proc.stdin.flush()
+        out, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"consult chat exited: {self.proc.stderr.read()[-2000:]}")
+                continue
+            out.append(line)
+            if line.startswith("（相談番号:"):
+                return "".join(out)
+        raise AssertionError("no answer within the timeout:\n" + "".join(out))
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+
+
+def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSULT_", "DATABASE_URL"))}
+    env.update(CONSULT_DATA_DIR=str(data_dir), CONSULT_FAQ_SYNC_SECONDS="1",
+               CONSULT_KNOWLEDGE_DIR=str(Path(__file__).resolve().parents[2] / "knowledge_base"))
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def _wait_until(chat: ChatProcess, predicate, limit: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        if predicate(chat.ask(ASK)):
+            return time.monotonic() - start
+        time.sleep(0.3)
+    pytest.fail(f"not seen within {limit} s")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_approval_reaches_a_running_process_and_retirement_leaves_it(
+        backend, bundled_index_dir, tmp_path, make_settings, request):
+    data_dir = tmp_path / "replica-data"
+    shutil.copytree(bundled_index_dir, data_dir)
+    if backend == "sqlite":
+        database_url = None
+        mine = make_settings(CONSULT_DATA_DIR=str(data_dir))   # same data dir, same SQLite file
+    else:
+        from tests.cases.conftest import pg_url
+
+        database_url = pg_url(request.getfixturevalue("pg_schema"))
+        mine = make_settings(DATABASE_URL=database_url)          # no index here at all
+    store = CaseStore.from_settings(mine)
+    faq = FaqService(store, DefaultStaffPolicy(local_operator=OPERATOR))
+    chat = ChatProcess(_env(data_dir, database_url), tmp_path)
+    try:
+        first = chat.ask(ASK)                              # running, and declining
+        assert "職員回答" not in first and "見つかりませんでした" in first
+        entry = faq.create(OPERATOR, approve=True,
+                           question="公用車を電気自動車に更新するとき、使える補助制度はありますか？",
+                           answer="環境省の「地域脱炭素移行・再エネ推進交付金」が活用できます。"
+                                  "車両購入費は地域づくり総合交付金の対象外です。").entry
+        seen = _wait_until(chat, lambda text: entry.label in text and "地域脱炭素移行" in text, 60)
+        assert seen < 60
+        faq.retire(OPERATOR, entry.id)
+        _wait_until(chat, lambda text: entry.label not in text, 60)
+        # it counted the answers that cited the entry, in the shared database
+        assert faq.detail(OPERATOR, entry.id).entry.citations >= 1
+    finally:
+        chat.close()
+        store.close()
