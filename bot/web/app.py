@@ -49,7 +49,9 @@ def build_web_app(settings, services, *, slack_app=None, console: bool = True) -
     app.state.secret = links.secret_key(settings)
     app.state.tokens = WebTokens(services.store)
     app.state.templates = make_env()
-    app.state.case_panels = []     # extension point of the case page (see pages/case.py)
+    app.state.case_panels = []     # extension points of the case page (see pages/case.py)
+    app.state.case_item_actions = []
+    app.state.case_drafts = []
 
     @app.get("/healthz")
     @app.get("/health")

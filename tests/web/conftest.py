@@ -2,7 +2,8 @@
 
 - ``console``: a ``ConsoleWorld``: the Slack Web API stand-in (staff channel with members, an
   officer), settings, the real case store (SQLite in a fresh data dir; PostgreSQL is covered by
-  the store's own tests), the one staff workflow, the web app, and helpers to seed cases.
+  the store's own tests), the one staff workflow, the FAQ service and the similar-cases finder
+  (no index: FAQ entries are not synced into one), the web app, and helpers to seed cases.
 - ``console.client(user)``: a Starlette TestClient signed in as ``user`` through a real one-time
   login link (``None``: not signed in).
 - ``live_console``: the same app served by the real uvicorn server (``bot.web.server``) on a free
@@ -26,7 +27,8 @@ from starlette.testclient import TestClient
 from bot.cases.store import CaseStore
 from bot.cases.views import CaseView
 from bot.domain import Answer, Conversation, Passage, Requester
-from bot.services import Services, build_workflow
+from bot.faq.similar import SimilarCases
+from bot.services import Services, build_faq, build_workflow
 from bot.web.app import build_web_app
 from bot.web.links import login_link
 from tests.conftest import settings_for
@@ -120,7 +122,10 @@ def make_world(tmp_path: Path, slack: SlackApiStandIn, **extra) -> ConsoleWorld:
     slack.add_user(OFFICER, real_name="上川 太郎", display_name="taro")
     settings = console_settings(tmp_path / "data", slack, **extra)
     store = CaseStore.from_settings(settings)
-    services = Services(settings, None, None, store, None, build_workflow(settings, store))
+    similar = SimilarCases.from_settings(settings, store)
+    workflow = build_workflow(settings, store, similar=similar)
+    services = Services(settings, None, None, store, None, workflow,
+                        build_faq(settings, store, workflow), None, similar)
     return ConsoleWorld(slack, settings, services, build_web_app(settings, services))
 
 

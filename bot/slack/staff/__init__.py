@@ -10,6 +10,7 @@ from __future__ import annotations
 
 
 def register(app, services) -> None:
-    from bot.slack.staff import listeners
+    from bot.slack.staff import faq, listeners
 
     listeners.register(app, services)
+    faq.register(app, services)

@@ -13,6 +13,7 @@ from bot.slack.staff.model import (
     ANSWER_LIMIT, MODE_LABELS, NOTE_PREVIEW_LIMIT, QUESTION_LIMIT, STATUS_LABELS, StaffCase,
     escape, reason_label, slack_date, source_text, truncate, user_ref,
 )
+from bot.slack.staff.faq_blocks import similar_blocks
 from bot.slack.staff.parts import button, context, quote, safe_link, section
 
 
@@ -33,6 +34,8 @@ def case_buttons(case: StaffCase) -> list[dict]:
         buttons.append(button("メモ", ids.STAFF_NOTE, value))
     if StaffAction.RESOLVE in allowed:
         buttons.append(button("解決済み", ids.STAFF_RESOLVE, value))
+    if case.status == "resolved" and case.staff_reply_count:
+        buttons.append(button("FAQにする", ids.STAFF_FAQ, value))   # the answer becomes knowledge
     if case.team_name:   # teams file: the municipality and the team can be corrected here
         buttons.append(button("市町村・担当チーム", ids.STAFF_ROUTING, value))
     return buttons
@@ -101,6 +104,8 @@ def build_staff_card(case: StaffCase) -> list[dict]:
         text = escape(truncate(note.text.strip(), NOTE_PREVIEW_LIMIT))
         blocks.append(context(f"📝 内部メモ（{author}、{slack_date(note.at)}）：{text}"))
 
+    if case.similar and StaffAction.REPLY in allowed_actions(case.status):
+        blocks.extend(similar_blocks(case))
     blocks.append({"type": "actions", "block_id": ids.CARD_ACTIONS_BLOCK,
                    "elements": case_buttons(case)})
     return blocks

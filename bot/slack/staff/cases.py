@@ -61,7 +61,8 @@ def staff_case_from_view(case: CaseView) -> StaffCase:
 
 def staff_case_from_detail(detail: CaseDetail, reason_hint: str | None = None, *,
                            thread_link: str | None = None,
-                           team_name: str | None = None) -> StaffCase:
+                           team_name: str | None = None,
+                           similar: tuple = ()) -> StaffCase:
     """The full card: latest question and answer with sources, notes, reply count, reopen."""
     case = detail.case
     latest = detail.turns[-1] if detail.turns else None
@@ -86,6 +87,7 @@ def staff_case_from_detail(detail: CaseDetail, reason_hint: str | None = None, *
         or reason_hint == REOPENED_BY_OFFICER,
         waiting_since=case.escalated_at or case.created_at, thread_link=thread_link,
         team_name=team_name,
+        similar=tuple(similar),
     )
 
 

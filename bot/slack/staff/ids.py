@@ -12,7 +12,12 @@ STAFF_REPLY = "staff_case_reply"          # 「回答する」 -> opens the repl
 STAFF_NOTE = "staff_case_note"            # 「メモ」 -> opens the internal-note modal
 STAFF_RESOLVE = "staff_case_resolve"      # 「解決済み」
 
-STAFF_ACTION_IDS = (STAFF_ASSIGN, STAFF_REPLY, STAFF_NOTE, STAFF_RESOLVE)
+STAFF_FAQ = "staff_case_faq"              # 「FAQにする」 (resolved case with a staff reply) -> modal
+# 「この回答を使う」 under a similar case on the card: value "<case id>|case:12" / "<case id>|faq:3"
+STAFF_USE_ANSWER = "staff_case_use_answer"
+
+STAFF_ACTION_IDS = (STAFF_ASSIGN, STAFF_REPLY, STAFF_NOTE, STAFF_RESOLVE, STAFF_FAQ,
+                    STAFF_USE_ANSWER)
 # 「市町村・担当チーム」 (teams file only) -> the routing modal: correct the municipality and/or
 # move the case to another team.
 STAFF_ROUTING = "staff_case_routing"
@@ -31,6 +36,15 @@ REPLY_BLOCK = "staff_reply_block"
 REPLY_INPUT = "staff_reply_input"
 NOTE_BLOCK = "staff_note_block"
 NOTE_INPUT = "staff_note_input"
+# The 「FAQにする」 modal: four inputs (block id = input id).
+STAFF_FAQ_VIEW = "staff_faq_modal"
+FAQ_QUESTION = "staff_faq_question"
+FAQ_ANSWER = "staff_faq_answer"
+FAQ_CATEGORY = "staff_faq_category"
+FAQ_SECTION = "staff_faq_section"
+
+SIMILAR_BLOCK = "staff_card_similar"
+SIMILAR_ACTIONS_BLOCK = "staff_card_similar_actions"
 
 # 「職員用ページを開く」 on the staff App Home (a URL button; the click republishes the home so
 # the next click gets a fresh one-time link).

@@ -32,8 +32,14 @@ def _modalcontext(case: StaffCase) -> dict:
 
 def _text_modal(case: StaffCase, origin_channel: str | None, *, callback_id: str, title: str,
                 submit: str, block_id: str, label: str, action_id: str, placeholder: str,
-                note: str) -> dict:
-    """A modal with the case summary, one multi-line text input and a short explanation."""
+                note: str, initial: str | None = None) -> dict:
+    """A modal with the case summary, one multi-line text input (prefilled with `initial`) and a
+    short explanation."""
+    element = {"type": "plain_text_input", "action_id": action_id, "multiline": True,
+               "max_length": MODAL_TEXT_MAX,
+               "placeholder": {"type": "plain_text", "text": placeholder}}
+    if initial:
+        element["initial_value"] = initial[:MODAL_TEXT_MAX]
     return {
         "type": "modal",
         "callback_id": callback_id,
@@ -44,17 +50,16 @@ def _text_modal(case: StaffCase, origin_channel: str | None, *, callback_id: str
         "blocks": [
             _modalcontext(case),
             {"type": "input", "block_id": block_id,
-             "label": {"type": "plain_text", "text": label},
-             "element": {"type": "plain_text_input", "action_id": action_id,
-                         "multiline": True, "max_length": MODAL_TEXT_MAX,
-                         "placeholder": {"type": "plain_text", "text": placeholder}}},
+             "label": {"type": "plain_text", "text": label}, "element": element},
             context(note),
         ],
     }
 
 
-def build_reply_modal(case: StaffCase, origin_channel: str | None = None) -> dict:
-    """Modal where a staff member writes the reply posted into the officer's thread."""
+def build_reply_modal(case: StaffCase, origin_channel: str | None = None,
+                      initial: str | None = None) -> dict:
+    """Modal where a staff member writes the reply posted into the officer's thread (`initial`:
+    an earlier staff answer to start from)."""
     note = ("送信すると、相談者のスレッドに「あなたの名前（担当職員）より」として投稿され、"
             "相談の記録にも残ります。")
     if not case.slack_thread:
@@ -62,7 +67,8 @@ def build_reply_modal(case: StaffCase, origin_channel: str | None = None) -> dic
     return _text_modal(case, origin_channel, callback_id=ids.STAFF_REPLY_VIEW,
                        title="相談者に回答する", submit="送信する", block_id=ids.REPLY_BLOCK,
                        label="回答", action_id=ids.REPLY_INPUT,
-                       placeholder="相談者への回答を入力してください", note=note)
+                       placeholder="相談者への回答を入力してください", note=note,
+                       initial=initial)
 
 
 def build_note_modal(case: StaffCase, origin_channel: str | None = None) -> dict:

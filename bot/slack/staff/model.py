@@ -53,6 +53,18 @@ class NoteLine:
 
 
 @dataclass(frozen=True)
+class SimilarLine:
+    """A similar resolved case or approved FAQ entry shown on the card (``bot.faq.similar``)."""
+
+    key: str                 # "case:12" / "faq:3": what 「この回答を使う」 carries
+    label: str               # 相談#12 / FAQ#3
+    kind: str                # "case" | "faq"
+    question: str
+    answer: str
+    similarity: float
+
+
+@dataclass(frozen=True)
 class StaffCase:
     """Everything the staff surfaces show about one case (built from the case store's view)."""
 
@@ -79,6 +91,7 @@ class StaffCase:
     reopened: bool = False           # the officer wrote again after it was resolved
     waiting_since: datetime | None = None   # escalated (else created): the queue's order key
     team_name: str | None = None     # owning staff team (teams file only; None: one team)
+    similar: tuple[SimilarLine, ...] = ()   # similar resolved cases / FAQ entries (open cases)
 
 
 # ---------------------------------------------------------------------------- small pieces

@@ -42,18 +42,20 @@ def _error(exc: SlackApiError) -> str | None:
 
 def notify_staff(client: WebClient, services, case_id: int, reason: str) -> None:
     """`post_or_update_card` with the store of `services`, in the channel of the case's team
-    (`CONSULT_STAFF_CHANNEL` without a teams file)."""
+    (`CONSULT_STAFF_CHANNEL` without a teams file), with the similar past cases of `services`."""
     workflow = services.workflow
+    similar = getattr(services, "similar", None)
     if getattr(workflow, "teams", None) is None:
         post_or_update_card(client, services.store, services.settings.staff_channel, case_id,
-                            reason)
+                            reason, similar=similar)
         return
     post_or_update_card(client, services.store, workflow.card_channel, case_id, reason,
-                        team_name=workflow.team_name)
+                        team_name=workflow.team_name, similar=similar)
 
 
 def post_or_update_card(client: WebClient, store, channel, case_id: int, reason: str, *,
-                        team_name: Callable[[CaseView], str | None] | None = None) -> None:
+                        team_name: Callable[[CaseView], str | None] | None = None,
+                        similar=None) -> None:
     """Post the case card to the staff channel, or update the existing card in place.
 
     `channel` is the channel id, or a function of the case giving it (its team's channel);
@@ -67,7 +69,8 @@ def post_or_update_card(client: WebClient, store, channel, case_id: int, reason:
     if callable(channel):
         channel = channel(detail.case)
     case = staff_case_from_detail(detail, reason, thread_link=thread_permalink(client, detail.case),
-                                  team_name=team_name(detail.case) if team_name else None)
+                                  team_name=team_name(detail.case) if team_name else None,
+                                  similar=similar_lines(similar, detail))
     blocks, text = build_staff_card(case), card_text(case)
     seen = _card_of(detail.case)
     if seen is not None and _update_card(client, seen, case.ref, text, blocks, reason):
@@ -86,6 +89,25 @@ def post_or_update_card(client: WebClient, store, channel, case_id: int, reason:
                                        unfurl_links=False, unfurl_media=False)
         store.set_staff_message(case_id, resp["channel"], resp["ts"])
     log.info("staff card of %s posted (%s)", case.ref, reason)
+
+
+def similar_lines(similar, detail) -> tuple:
+    """Similar resolved cases / approved FAQ entries for the card of an open case (``similar``
+    is ``bot.faq.similar.SimilarCases``; its failure costs the section, never the card)."""
+    from bot.cases.views import CaseStatus
+    from bot.slack.staff.model import SimilarLine
+
+    if similar is None or detail.case.status == CaseStatus.RESOLVED:
+        return ()
+    try:
+        items = similar.for_case(detail)
+    except Exception:
+        log.exception("similar cases for %s unavailable; the card is shown without them",
+                      detail.case.ref)
+        return ()
+    return tuple(SimilarLine(key=i.key, label=i.candidate.label, kind=i.kind,
+                             question=i.candidate.question, answer=i.candidate.answer,
+                             similarity=i.similarity) for i in items)
 
 
 def _update_card(client: WebClient, post: tuple[str, str], ref: str, text: str,
@@ -171,12 +193,14 @@ class SlackStaffNotifier:
 
     def __init__(self, client: WebClient, store, staff_channel: str | None, *,
                  channel_for: Callable[[CaseView], str | None] | None = None,
-                 team_name: Callable[[CaseView], str | None] | None = None) -> None:
+                 team_name: Callable[[CaseView], str | None] | None = None,
+                 similar=None) -> None:
         self.client = client
         self.store = store
         self.staff_channel = staff_channel
         self.channel_for = channel_for      # the case's team channel (None: staff_channel)
         self.team_name = team_name
+        self.similar = similar              # bot.faq.similar.SimilarCases: the card's similar cases
         self._lock = threading.Lock()
         self._links: dict[tuple[str, str], str] = {}
         self._names: dict[str, tuple[float, str | None]] = {}
@@ -186,7 +210,7 @@ class SlackStaffNotifier:
 
     def case_changed(self, case_id: int, kind: str) -> None:
         post_or_update_card(self.client, self.store, self.channel_for or self.staff_channel,
-                            case_id, kind, team_name=self.team_name)
+                            case_id, kind, team_name=self.team_name, similar=self.similar)
 
     def case_moved(self, case: CaseView, old_card: tuple[str, str] | None, from_team: str,
                    to_team: str) -> None:

@@ -9,7 +9,9 @@ Extension points (issue 11 — similar past cases, 「FAQにする」):
 - ``app.state.case_panels``: callables ``(request, detail) -> CasePanel | None``; each panel is
   rendered in the side column (its ``template`` gets ``panel`` and ``detail``);
 - ``app.state.case_item_actions``: template names included under every bot answer and staff
-  reply of the conversation (they get ``item`` and ``detail``).
+  reply of the conversation (they get ``item`` and ``detail``);
+- ``app.state.case_drafts``: callables ``(request, detail) -> {"reply": text}`` that prefill the
+  forms' text areas (what staff typed themselves always wins).
 """
 
 from __future__ import annotations
@@ -70,6 +72,13 @@ def _page(request: Request, staff: Staff, case_id: int, *, status: int = 200,
             continue
         if panel is not None:
             panels.append(panel)
+    drafts = dict(drafts or {})
+    for provide in request.app.state.case_drafts:   # e.g. a similar case's answer to start from
+        try:
+            for key, value in (provide(request, detail) or {}).items():
+                drafts.setdefault(key, value)
+        except Exception:
+            log.exception("a case page draft provider failed; the page is shown without it")
     staff_ids = [u for u in workflow.policy.known_staff() if u != staff.user_id]
     return render(
         request, "case.html", status, flashes=flashes,
@@ -78,7 +87,7 @@ def _page(request: Request, staff: Staff, case_id: int, *, status: int = 200,
         allowed={str(a) for a in allowed_actions(detail.case.status)},
         can_act=workflow.can_act(staff.user_id, detail.case),
         staff_choices=staff_ids, panels=panels,
-        item_actions=request.app.state.case_item_actions, drafts=drafts or {},
+        item_actions=request.app.state.case_item_actions, drafts=drafts,
         text_max=TEXT_MAX, slack_case=detail.case.kind == "slack" and bool(detail.case.channel),
     )
 
@@ -138,3 +147,4 @@ def setup(app) -> None:
     """Called by the app factory: the case page's extension points start empty."""
     app.state.case_panels = getattr(app.state, "case_panels", [])
     app.state.case_item_actions = getattr(app.state, "case_item_actions", [])
+    app.state.case_drafts = getattr(app.state, "case_drafts", [])
