@@ -26,6 +26,7 @@ class Passage:
     dense_score: float | None = None   # cosine similarity, if the dense search found it
     bm25_score: float | None = None    # BM25 score, if the lexical search found it
     basis: str | None = None           # FAQ row: the section path it rests on (its 該当箇所 column)
+    external: str | None = None        # not from a file: "staff-faq" = an approved staff answer
 
 
 @dataclass(frozen=True)

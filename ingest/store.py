@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
@@ -20,8 +21,19 @@ def collection_name(model_id: str) -> str:
     return name if name[-1].isalnum() else name + "0"
 
 
+# chromadb keeps one "system" per path in a class-level dict; opening a client and dropping the
+# cached system (`fresh_chroma_client`) from two threads at once (a reader's refresh, the FAQ
+# sync thread) can make one of them miss its system. Both go through this lock.
+_CLIENTS_LOCK = threading.RLock()
+
+
 def chroma_client(settings: IndexSettings):
     """The Chroma client (raises IndexUnavailable when the Chroma server cannot be reached)."""
+    with _CLIENTS_LOCK:
+        return _client(settings)
+
+
+def _client(settings: IndexSettings):
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
         try:
@@ -42,16 +54,18 @@ def fresh_chroma_client(settings: IndexSettings):
     segment does not notice writes made by another process (an ingest). Dropping the cached
     system makes the next client load the store anew. Server mode needs nothing of the sort.
     """
-    if not settings.chroma_host:
-        try:
-            from chromadb.api.client import SharedSystemClient
+    with _CLIENTS_LOCK:
+        if not settings.chroma_host:
+            try:
+                from chromadb.api.client import SharedSystemClient
 
-            SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
-        except (ImportError, AttributeError):  # private API moved: fall back to the cached one
-            import logging
+                SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
+            except (ImportError, AttributeError):  # private API moved: fall back to the cached one
+                import logging
 
-            logging.getLogger(__name__).warning("cannot refresh the embedded Chroma client", exc_info=True)
-    return chroma_client(settings)
+                logging.getLogger(__name__).warning("cannot refresh the embedded Chroma client",
+                                                    exc_info=True)
+        return _client(settings)
 
 
 COLLECTION_METADATA = {"hnsw:space": "cosine"}

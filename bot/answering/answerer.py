@@ -253,6 +253,7 @@ class Answerer:
         if not quotes:
             return Answer(text=DECLINE_TEXT, answered=False, mode="none",
                           fallback_reason=fallback_reason, **base)
+        quotes = extractive.primary_first(quotes, passages, retrieval_query, tokenize)
         text, cited, _ = renumber(extractive.render_extractive(quotes, passages), passages)
         if fallback_reason:
             note = NO_CITATION_NOTE if fallback_reason == "no_valid_citation" else LLM_FALLBACK_NOTE

@@ -119,6 +119,37 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
     return sorted((q for q, _ in chosen), key=lambda q: (q.passage_index, q.position))
 
 
+def primary_first(quotes: list[Quote], passages: Sequence[Passage], question: str,
+                  tokenize: Callable[[str], list[str]]) -> list[Quote]:
+    """A quoted staff answer (an approved FAQ entry, ``Passage.external``) that names its basis
+    (該当箇所) is preceded by that section's best sentence, when the retriever placed a chunk of it
+    before the entry (``basis.py``) and nothing of it is quoted yet: the primary source is cited
+    first, the staff answer after it."""
+    from bot.answering.basis import in_basis_scope
+
+    q_tokens = set(content_tokens(tokenize(question)))
+    out = list(quotes)
+    for quote in quotes:
+        row = passages[quote.passage_index]
+        if not (row.external and row.basis):
+            continue
+        quoted = {q.passage_index for q in out}
+        for j in range(quote.passage_index - 1, -1, -1):
+            doc = passages[j]
+            if doc.doc_type == "faq" or not in_basis_scope(doc.section, row.basis, "sub"):
+                continue
+            if j in quoted:
+                break
+            sentences = [(si, s) for si, s in enumerate(split_sentences(doc.text))
+                         if not looks_like_instruction(s)]
+            if sentences:
+                si, sentence = max(sentences, key=lambda it: (
+                    sum(min(len(t), 4) for t in q_tokens & set(tokenize(it[1]))), -it[0]))
+                out.append(Quote(j, si, sentence, 0.0))
+            break
+    return sorted(out, key=lambda q: (q.passage_index, q.position))
+
+
 def containment(a: frozenset[str], b: frozenset[str]) -> float:
     """Share of the smaller shingle set found in the other: 1.0 when one sentence is (nearly)
     contained in the other, as when an FAQ answer restates part of a document sentence."""

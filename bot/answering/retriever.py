@@ -216,6 +216,7 @@ class HybridRetriever(BaseRetriever):
                 dense_score=dense_sim.get(cid),
                 bm25_score=bm25.get(cid),
                 basis=basis_of(meta),
+                external=str(meta["external"]) if meta.get("external") else None,
             ))
         return out
 

@@ -178,3 +178,28 @@ def test_a_chunk_deleted_by_another_writer_before_the_reload_is_left_out(world):
     ranked = retriever._assemble(handle, stale, handle.lexical_search(ASK, 10), 5, "hybrid")
     assert all(entry_id_of_source(p.source) is None for p in ranked)
     assert ranked.best_dense < max(hit[1] for hit in stale)
+
+
+def test_a_quoted_staff_answer_is_preceded_by_its_primary_source():
+    from bot.answering.extractive import primary_first, render_extractive, select_sentences
+    from bot.domain import Passage
+    from ingest.tokenizer import tokenize
+
+    doc = Passage("d1", "地域の課題解決や地域活性化を図るため、市町村等の創意あふれる主体的な取組を支援。",
+                  "strategy/s.md", "北海道総合戦略", BASIS, None, "strategy", 1.0)
+    sibling = Passage("d2", "市町村がデジタルの活用等による地域創生に資する施策に継続的に取り組む。", "strategy/s.md",
+                      "北海道総合戦略", "VI 市町村戦略支援 > 1 財政的支援 > (3) 国の地方創生関係交付金の活用に向けた支援",
+                      None, "strategy", 0.9)
+    entry = Passage("e1", f"Q: {QUESTION}\nA: {ANSWER}", "staff-faq/7", "職員回答（2026-12-03 承認）",
+                    "", None, "faq", 0.8, basis=BASIS, external=EXTERNAL_NAME)
+    # the staff answer is what answers the question; say the document sentence was not chosen
+    quotes = [q for q in select_sentences(ASK, [doc, entry], tokenize) if q.passage_index == 1]
+    assert quotes
+    both = primary_first(quotes, [doc, entry], ASK, tokenize)
+    assert [q.passage_index for q in both][0] == 0 and both[0].text == doc.text
+    assert "[1]" in render_extractive(both, [doc, entry]).split("\n")[3]
+    # only the section the entry names (or below it) counts as its primary source
+    assert primary_first(quotes, [sibling, entry], ASK, tokenize) == quotes
+    # a sheet row (not a staff answer) is left as the extractive rules chose
+    row = Passage("r1", entry.text, "faq/faq.csv", "よくある質問", "", None, "faq", 0.8, basis=BASIS)
+    assert primary_first(quotes, [doc, row], ASK, tokenize) == quotes

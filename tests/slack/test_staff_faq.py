@@ -103,4 +103,5 @@ def test_similar_cases_on_the_card_fill_the_reply_modal(staff_world):
     staff_world.bot.deliver.post_interaction(block_action(
         sids.STAFF_USE_ANSWER, f"{case.id}|case:999999", user=STAFF_MEMBER, channel="C0STAFF",
         message_ts=card_ts))
-    assert "見つかりませんでした" in staff_world.ephemeral_to(STAFF_MEMBER).params["text"]
+    staff_world.slack.wait_for("chat.postEphemeral", lambda c: c.params.get("user") == STAFF_MEMBER
+                               and "その回答は見つかりませんでした" in c.params.get("text", ""))
