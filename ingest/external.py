@@ -53,6 +53,13 @@ class ExternalReport:
         return bool(self.added or self.deleted)
 
 
+def external_ids(collection, name: str) -> set[str]:
+    """Chunk ids of external source `name` in a collection."""
+    if collection is None:
+        return set()
+    return set(collection.get(where={"external": name}, include=[])["ids"])
+
+
 def live_generation(settings: IndexSettings, client=None) -> str | None:
     """The generation readers use now (the marker file, or the Chroma server's pointer)."""
     from ingest import generations

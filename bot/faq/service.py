@@ -77,20 +77,16 @@ class DraftProposal:
     category: str
 
 
-def _mask_default(text: str) -> str:
-    from bot.cases.workflow import mask_staff_text  # the workflow's engine until one is handed in
-
-    return mask_staff_text(text)
-
-
 class FaqService:
-    def __init__(self, store, policy: StaffPolicy, *, mask: Callable[[str], str] | None = None,
+    def __init__(self, store, policy: StaffPolicy, *, mask: Callable[[str], str],
                  sections: Callable[[], Sequence[str]] | None = None,
                  on_change: Callable[[], None] | None = None) -> None:
+        """`mask`: the product's one PII function for staff text — the workflow's (`build_faq`
+        hands `workflow.mask` in), so swapping the PII engine changes both at once."""
         self.store = store                    # the CaseStore
         self.faq = FaqStore(store)
         self.policy = policy
-        self.mask = mask or _mask_default
+        self.mask = mask
         self.sections = sections              # the index's section paths (for 該当箇所)
         self.on_change = on_change
 

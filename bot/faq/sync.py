@@ -62,6 +62,7 @@ class FaqIndexSync:
         self.embeddings = embeddings            # tests: a counting wrapper of the real model
         self.after_round = after_round          # more background work per round (warm caches)
         self._seen: tuple[int, str | None] | None = None
+        self._index_down = False
         self._rounds = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -73,8 +74,9 @@ class FaqIndexSync:
     def sync_once(self, *, force: bool = False):
         """Sync when a counter moved (or `force`). Returns the ExternalReport, or None when
         nothing was due, the index is busy (retried next round) or not built yet."""
-        from ingest.errors import IndexMissing, IngestLocked
+        from ingest.errors import IndexMissing, IndexUnavailable, IngestLocked
         from ingest.external import sync_external
+        from ingest.store import is_unreachable
 
         with self._lock:
             revision = self.faq.revision()
@@ -92,6 +94,14 @@ class FaqIndexSync:
                 log.info("no index yet; the first ingest will add the FAQ entries")
                 self._seen = (revision, generation)
                 return None
+            except Exception as exc:
+                if not (isinstance(exc, IndexUnavailable) or is_unreachable(exc)):
+                    raise
+                if not self._index_down:   # one line when it goes down, retried every round
+                    log.warning("FAQ sync: the index (Chroma server) cannot be reached; retrying")
+                    self._index_down = True
+                return None
+            self._index_down = False
             self._seen = (revision, report.generation or generation)
             self.last_report = report
             if report.changed:

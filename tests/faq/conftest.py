@@ -38,7 +38,14 @@ def staff_case(store, question="うちの町で電子申請を始めたいので
     return store.get_case(case.id), event
 
 
+def faq_service(store, policy, **kw) -> FaqService:
+    """The FAQ service with the staff workflow's own PII masking (as `build_faq` wires it)."""
+    from bot.cases.workflow import StaffWorkflow
+
+    return FaqService(store, policy, mask=StaffWorkflow(store, policy).mask, **kw)
+
+
 @pytest.fixture
 def faq(store):
     policy = DefaultStaffPolicy(staff_users=[STAFF, "U0LEAD"], local_operator="cli:operator")
-    return FaqService(store, policy, sections=lambda: [BASIS, "VI 市町村戦略支援"])
+    return faq_service(store, policy, sections=lambda: [BASIS, "VI 市町村戦略支援"])

@@ -17,7 +17,7 @@ from bot.cases.store import CaseStore
 from bot.cli import app as cli_app
 from bot.domain import Answer, Conversation, Passage, Requester
 from bot.faq.gaps import GapReporter, collect, key_terms
-from bot.faq.service import FaqService
+from tests.faq.conftest import faq_service
 from bot.faq.similar import SimilarCases
 from bot.faq.sync import FaqIndexSync
 
@@ -86,7 +86,7 @@ def test_topics_largest_first_with_labels_places_and_nearest_sections(seeded):
     assert later.topics == () and later.questions == 0
 
     # an approved entry now covers the snow topic
-    faq = FaqService(store, DefaultStaffPolicy(local_operator=OPERATOR))
+    faq = faq_service(store, DefaultStaffPolicy(local_operator=OPERATOR))
     entry = faq.create(OPERATOR, question="除雪ボランティアの傷害保険料は補助の対象ですか？",
                        answer="社会福祉協議会のボランティア活動保険の保険料は、地域づくり総合交付金の対象です。",
                        approve=True).entry

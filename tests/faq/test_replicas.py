@@ -18,7 +18,7 @@ import pytest
 
 from bot.cases.policy import DefaultStaffPolicy
 from bot.cases.store import CaseStore
-from bot.faq.service import FaqService
+from tests.faq.conftest import faq_service
 
 OPERATOR = "cli:operator"
 ASK = "庁用車をEVに買い替える場合の補助金を教えてください。"
@@ -95,7 +95,7 @@ def test_approval_reaches_a_running_process_and_retirement_leaves_it(
         database_url = pg_url(request.getfixturevalue("pg_schema"))
         mine = make_settings(DATABASE_URL=database_url)          # no index here at all
     store = CaseStore.from_settings(mine)
-    faq = FaqService(store, DefaultStaffPolicy(local_operator=OPERATOR))
+    faq = faq_service(store, DefaultStaffPolicy(local_operator=OPERATOR))
     chat = ChatProcess(_env(data_dir, database_url), tmp_path)
     try:
         first = chat.ask(ASK)                              # running, and declining
