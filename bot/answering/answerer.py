@@ -164,12 +164,15 @@ class Answerer:
         in it is what the documents lack, so it is declined like any out-of-scope question."""
         if not history or policy.decline_share is not None or not gap.topic_terms:
             return False
-        # the new part counts whole here, facets included (税額控除の「割合」)
+        earlier = " ".join(turn.question for turn in history)
+        # the new part counts whole here, facets included (税額控除の「割合」) — but only what is
+        # new: a question asked again (after staff answered it, an FAQ entry was approved) brings
+        # nothing the conversation did not have, so this rule does not decline it
         total = sum(min(len(t), 4) for t in gap.terms)
-        if sum(min(len(t), 4) for t in gap.missing) < self.coverage_policy.decline_share * total:
+        new_missing = [t for t in gap.missing if t not in earlier]
+        if sum(min(len(t), 4) for t in new_missing) < self.coverage_policy.decline_share * total:
             return False
         covered = [t for t in gap.topic_terms if t not in gap.missing]
-        earlier = " ".join(turn.question for turn in history)
         return all(t in earlier for t in covered)
 
     def _decline(self, base: dict, uncovered: Sequence[str] = ()) -> Answer:

@@ -168,6 +168,8 @@ def subject_of(passage: Passage) -> str:
     (「(3) 地域おこし協力隊へのサポート」); for an FAQ row, the section its 該当箇所 names."""
     path = passage.basis or passage.section
     name = path.split(" > ")[-1].strip() if path else ""
+    if passage.external and not passage.basis:   # a staff answer: 「職員回答（相談#12 より・…）」
+        return passage.title or name
     if passage.doc_type == "faq" and not passage.basis:
         return f"よくある質問（{name}）" if name else "よくある質問"
     return name or passage.title or passage.source

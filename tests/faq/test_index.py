@@ -93,6 +93,20 @@ def test_approved_is_answered_retired_is_not_and_only_changes_are_embedded(world
     assert cited_entries(gone) == [] and not gone.answered
 
 
+def test_a_question_declined_before_is_answered_when_asked_again(world):
+    """An officer asks again in the same thread after staff made an FAQ entry of the answer."""
+    from bot.answering.messages import DECLINE_TEXT
+    from bot.domain import HistoryTurn
+
+    first = world.answerer.answer(ASK)
+    assert not first.answered
+    entry = world.faq.create(OPERATOR, question=QUESTION, answer=ANSWER, approve=True).entry
+    world.sync.sync_once()
+    again = world.answerer.answer(ASK, [HistoryTurn(ASK, DECLINE_TEXT)])
+    assert again.answered and cited_entries(again) == [entry.id]
+    assert f"『{entry.label}』に次の記載があります。" in again.text
+
+
 def test_the_background_sync_follows_approvals_by_itself(world):
     import time
 
