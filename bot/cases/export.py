@@ -4,7 +4,11 @@ CSV (UTF-8 with BOM so Excel opens it, CRLF) or XLSX (openpyxl), one row per tur
 (``CSV_HEADER``) or one row per case (``CASE_HEADER``), Japanese headers, JST times.
 
 Every spreadsheet cell, CSV and XLSX alike, goes through ``cell_value`` — the one place where a
-value becomes a cell (and where formula neutralisation belongs).
+value becomes a cell, and where formulas are neutralised (OWASP "CSV injection"): a cell that
+begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so
+Excel / LibreOffice show it as text and never evaluate it. Decided exception: a value that is
+entirely a plain number (``-3``, ``+1.5``) is left as it is — a spreadsheet reads it as a number,
+never as a formula, and the product writes its own numbers unsigned anyway.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Literal
@@ -100,9 +105,17 @@ def _sources_text(t: TurnView) -> str:
     return "\n".join(parts)
 
 
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
 def cell_value(value: Any) -> str:
-    """The text of one spreadsheet cell (CSV and XLSX): None is empty, the rest as text."""
-    return "" if value is None else str(value)
+    """The text of one spreadsheet cell (CSV and XLSX): None is empty, the rest as text; a text
+    that a spreadsheet would read as a formula gets a leading apostrophe (see the module doc)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_LEADS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 def _case_head(c) -> list[str]:

@@ -72,7 +72,8 @@ def test_xlsx_is_readable_and_cells_are_text(seeded, tmp_path):
     assert len(rows) == 1 + 6
     col = {name: i for i, name in enumerate(export.CSV_HEADER)}
     last = rows[-1]
-    assert last[col["質問"]].startswith("=HYPERLINK(")
+    assert last[col["質問"]].startswith("'=HYPERLINK(")       # neutralised (OWASP), still text
+    assert last[col["回答"]].startswith("'@SUM(A1)")
     assert all(cell.data_type == "s" for cell in ws[ws.max_row] if cell.value)
     assert rows[1][col["市町村"]] == "旭川市"
     assert load_workbook(io.BytesIO(export.xlsx_bytes(details, "case"))).active.max_row == 7
@@ -113,3 +114,57 @@ def test_cli_export_formats_and_filters(seeded, tmp_path):
     assert [r[0] for r in rows[1:]] == ["相談#1"]
     assert runner.invoke(app, ["cases", "export", "--format", "pdf"]).exit_code == 2
     assert runner.invoke(app, ["cases", "export", "--per", "week"]).exit_code == 2
+
+
+# ---- formula neutralisation (OWASP CSV injection) ----------------------------------------------
+
+@pytest.mark.parametrize("value,cell", [
+    ("=HYPERLINK(\"http://x.invalid\",\"押して\")", "'=HYPERLINK(\"http://x.invalid\",\"押して\")"),
+    ("@SUM(A1)", "'@SUM(A1)"), ("+81 3 1234", "'+81 3 1234"), ("-2+3", "'-2+3"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("=1", "'=1"),
+    ("-3", "-3"), ("+1.5", "+1.5"), ("0.812", "0.812"),          # plain numbers stay numbers
+    ("地域おこし協力隊 = 3人", "地域おこし協力隊 = 3人"), ("", ""), (None, ""), (42, "42"),
+])
+def test_cell_value_neutralises_formula_leads(value, cell):
+    assert export.cell_value(value) == cell
+
+
+FORMULAS = ('=HYPERLINK("http://evil.invalid","押して")の扱いは？', "@SUM(A1:A9) は集計できますか",
+            "-1+1 の件", "+SUM(1) について")
+
+
+def _ask_formulas(store):
+    from .report_data import answer as _answer
+    for n, q in enumerate(FORMULAS):
+        ask(store, f"formula{n}", q, _answer("=1+1 と書かれていても文字です。", None))
+
+
+def _assert_neutral(cells):
+    texts = [c for c in cells if isinstance(c, str)]
+    for q in FORMULAS:
+        assert "'" + q in texts
+        assert q not in texts
+    assert "'=1+1 と書かれていても文字です。" in texts
+    assert not any(t[:1] in "=+-@\t\r" and not export._PLAIN_NUMBER.fullmatch(t) for t in texts if t)
+
+
+def test_cli_export_neutralises_formulas_in_csv_and_xlsx(seeded, tmp_path):
+    _ask_formulas(seeded.store)
+    runner = CliRunner()
+    result = runner.invoke(app, ["cases", "export"])
+    assert result.exit_code == 0, result.output
+    rows = read_csv(result.stdout_bytes)
+    _assert_neutral([c for r in rows for c in r])
+    for per in ("turn", "case"):
+        out = tmp_path / f"cases-{per}.xlsx"
+        result = runner.invoke(app, ["cases", "export", "--format", "xlsx", "--per", per,
+                                     "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        ws = load_workbook(out).active
+        cells = [c for row in ws.iter_rows() for c in row]
+        assert all(c.data_type == "s" for c in cells if c.value is not None)
+        values = [c.value for c in cells]
+        if per == "turn":
+            _assert_neutral(values)
+        else:
+            assert "'" + FORMULAS[0] in values and FORMULAS[0] not in values

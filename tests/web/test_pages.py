@@ -271,6 +271,23 @@ def test_export_downloads_csv_and_xlsx_of_the_filter(console, seeded):
     assert bad.status_code == 400 and "CSV か Excel" in bad.text
 
 
+def test_export_download_neutralises_formula_cells(console, seeded):
+    from tests.cases.report_data import answer, ask
+
+    question = '=HYPERLINK("http://evil.invalid","押して") と @SUM(A1) の扱い'
+    ask(seeded.store, "formula-web", question, answer("-1+1 のような回答も文字です。", None))
+    client = console.client(STAFF)
+    raw = client.get("/export/download", params={"tab": "all", "format": "csv",
+                                                 "per": "turn"}).content
+    cells = [c for r in csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")) for c in r]
+    assert "'" + question in cells and question not in cells
+    assert "'-1+1 のような回答も文字です。" in cells
+    xlsx = client.get("/export/download", params={"tab": "all", "format": "xlsx", "per": "turn"})
+    values = [c.value for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows()
+              for c in row]
+    assert "'" + question in values and question not in values
+
+
 # ---- 資料 ------------------------------------------------------------------------------------
 
 def test_documents_page_before_and_after_ingest(console, bundled_index_dir):
