@@ -63,6 +63,15 @@ _SENTENCE = re.compile(r"[^。！？\n]{12,160}[。！？]")
 _NOISE = re.compile(r"https?://|@|【|電話|FAX|[0-9]{3,}-[0-9]{3,}")
 
 
+def team_of(municipality: str | None) -> str | None:
+    """The bench's teams: one per (総合)振興局 (id = its short name); None (the default team) for
+    a case without a municipality — as the product routes with a teams file of 14 teams."""
+    from bot.directory import MunicipalityDirectory
+
+    sp = MunicipalityDirectory.bundled().subprefecture_of(municipality)
+    return sp.short if sp else None
+
+
 @dataclass
 class Vocabulary:
     programmes: list[tuple[str, str]]     # (programme name, its section path)
@@ -141,7 +150,7 @@ class Generator:
         "consult_cases": ("id", "conversation_key", "kind", "workspace", "channel", "thread_ts",
                           "requester_id", "requester_name", "municipality", "title", "status",
                           "assignee", "escalation_reason", "programmes", "created_at",
-                          "updated_at", "escalated_at", "first_staff_response_at", "resolved_at"),
+                          "updated_at", "escalated_at", "first_staff_response_at", "resolved_at", "team"),
         "consult_turns": ("id", "case_id", "question", "pii_kinds", "answer", "answered", "mode",
                           "model", "prompt_version", "sources", "evidence", "latency_ms",
                           "created_at", "completed_at", "feedback", "feedback_by", "feedback_at",
@@ -259,7 +268,8 @@ class Generator:
         row = (case_id, f"slack:T0BENCH:{channel}:{thread}", "slack", "T0BENCH", channel, thread,
                officer, name, municipality, title, status, assignee,
                reason if status in ("needs_staff", "in_progress") else None, programmes[:5],
-               created, updated, escalated_at, replied, resolved)
+               created, updated, escalated_at, replied, resolved,
+               team_of(municipality) if escalated else None)
         self.sizes.cases += 1
         self.sizes.turns += len(turns)
         self.sizes.events += len(events)

@@ -1,8 +1,7 @@
 """The staff queue: status tabs with counts, combinable filters, free-text search, paging.
 
-``QueueFilter`` is the one description of "which cases" shared by the console's queue, its export
-and `consult cases export`; it round-trips through URL query parameters (``from_params`` /
-``to_params``) so a filtered queue is a link that can be shared and the back button works.
+``QueueFilter`` (``bot.cases.queue_filter``, re-exported here) is the one description of "which
+cases"; ``conditions`` turns it into SQL.
 
 Orders: 職員対応待ち (needs_staff) lists the longest-waiting case first (escalation time); every
 other tab lists the most recent activity first. Tab counts are computed over the same filters
@@ -13,131 +12,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Mapping
 
-from sqlalchemy import ColumnElement, String, and_, exists, false, func, select, text, type_coerce
+from sqlalchemy import (ColumnElement, String, and_, exists, false, func, or_, select, text,
+                        type_coerce)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from bot.cases import search
 from bot.cases.convert import case_views
 from bot.cases.models import CaseRow, EventRow, TurnRow
-from bot.cases.views import ESCALATION_SHORT_LABELS, CaseStatus, CaseView, EscalationReason
-from bot.cases.workdays import JST, age_text, is_overdue
-
-PAGE_SIZE = 50
-TABS: tuple[tuple[str, str], ...] = (
-    ("needs_staff", "職員対応待ち"),
-    ("in_progress", "対応中"),
-    ("answered", "回答済み"),
-    ("resolved", "解決済み"),
-    ("all", "すべて"),
+from bot.cases.queue_filter import (  # noqa: F401  (re-exported: the queue's vocabulary)
+    ASSIGNEE_ME, ASSIGNEE_NONE, OPEN_STATUSES, PAGE_SIZE, REASON_LABELS, REASONS, TAB_LABELS, TABS,
+    QueueFilter,
 )
-TAB_LABELS = dict(TABS)
-ASSIGNEE_ME, ASSIGNEE_NONE = "me", "none"
-# The reasons staff filter by (EscalationReason.STAFF, a staff reopening, is not one of them),
-# with the short labels of the one vocabulary (views.ESCALATION_SHORT_LABELS).
-REASONS: tuple[tuple[str, str], ...] = tuple(
-    (r.value, ESCALATION_SHORT_LABELS[r]) for r in (
-        EscalationReason.REQUESTED, EscalationReason.NEGATIVE_FEEDBACK,
-        EscalationReason.NOT_ANSWERED, EscalationReason.BOT_ERROR))
-REASON_LABELS = dict(REASONS)
-OPEN_STATUSES = (CaseStatus.NEEDS_STAFF.value, CaseStatus.IN_PROGRESS.value)
-
-
-def _clean(value: str) -> str:
-    """A query parameter without control characters (NUL cannot even be stored)."""
-    return "".join(ch for ch in value if ch >= " " or ch in "\t").strip()
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    tab: str = "needs_staff"
-    municipality: str | None = None
-    assignee: str | None = None          # "me", "none" or a staff user id
-    programme: str | None = None
-    reason: str | None = None            # an EscalationReason value (see REASONS)
-    thumbs_down: bool = False            # only cases with a 👎 turn
-    since: date | None = None            # cases started on or after this JST date
-    until: date | None = None            # ... and on or before this JST date
-    q: str = ""
-    page: int = 1
-
-    # ---- URL query parameters ---------------------------------------------------------------
-    @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> tuple["QueueFilter", tuple[str, ...]]:
-        """Parse query parameters leniently: a value that cannot be read is dropped and
-        explained (politely, in Japanese) in the returned messages."""
-        errors: list[str] = []
-
-        def value_of(name: str, limit: int = 200) -> str | None:
-            value = _clean(params.get(name) or "")
-            return value[:limit] or None
-
-        def day(name: str, label: str) -> date | None:
-            value = value_of(name, 40)
-            if value is None:
-                return None
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                errors.append(f"{label}「{value}」を日付として読み取れませんでした"
-                              "（2026-12-01 の形式で入力してください）。")
-                return None
-
-        tab = value_of("tab") or cls.tab
-        if tab not in TAB_LABELS:
-            errors.append(f"表示するタブ「{tab}」は不明なため、職員対応待ちを表示しています。")
-            tab = cls.tab
-        reason = value_of("reason")
-        if reason is not None and reason not in REASON_LABELS:
-            errors.append(f"対応が必要な理由「{reason}」は不明なため、条件から外しました。")
-            reason = None
-        page_text = value_of("page", 12) or "1"
-        try:
-            page = max(1, int(page_text))
-        except ValueError:
-            errors.append(f"ページ番号「{page_text}」を読み取れなかったため、1 ページ目を表示しています。")
-            page = 1
-        since, until = day("since", "開始日"), day("until", "終了日")
-        if since and until and since > until:
-            errors.append("期間の開始日が終了日より後になっていたため、入れ替えました。")
-            since, until = until, since
-        return cls(
-            tab=tab, municipality=value_of("municipality"), assignee=value_of("assignee"),
-            programme=value_of("programme"), reason=reason,
-            thumbs_down=(params.get("thumbs_down") or "") in ("1", "on", "true"),
-            since=since, until=until, q=_clean(params.get("q") or "")[:400], page=page,
-        ), tuple(errors)
-
-    def to_params(self, **changes) -> dict[str, str]:
-        """Query parameters of this filter (defaults left out), with ``changes`` applied;
-        changing anything but the page goes back to page 1."""
-        f = replace(self, **changes)
-        if "page" not in changes and changes:
-            f = replace(f, page=1)
-        out = {
-            "tab": f.tab if f.tab != QueueFilter.tab else None,
-            "municipality": f.municipality, "assignee": f.assignee, "programme": f.programme,
-            "reason": f.reason, "thumbs_down": "1" if f.thumbs_down else None,
-            "since": f.since.isoformat() if f.since else None,
-            "until": f.until.isoformat() if f.until else None,
-            "q": f.q or None, "page": str(f.page) if f.page > 1 else None,
-        }
-        return {k: v for k, v in out.items() if v}
-
-    @property
-    def is_filtered(self) -> bool:
-        """True when anything besides the tab and the page narrows the list."""
-        return bool(self.municipality or self.assignee or self.programme or self.reason
-                    or self.thumbs_down or self.since or self.until or self.q)
-
-    def period(self) -> tuple[datetime | None, datetime | None]:
-        """[since 00:00 JST, the day after until 00:00 JST) as aware datetimes."""
-        start = datetime.combine(self.since, time(0), JST) if self.since else None
-        end = datetime.combine(self.until + timedelta(days=1), time(0), JST) if self.until else None
-        return start, end
+from bot.cases.views import CaseStatus, CaseView
+from bot.cases.workdays import age_text, is_overdue
+from bot.directory import MunicipalityDirectory
 
 
 @dataclass(frozen=True)
@@ -208,6 +100,11 @@ def conditions(dialect: str, f: QueueFilter, me: str | None) -> list[ColumnEleme
         where.append(CaseRow.assignee == me if me else false())
     elif f.assignee:
         where.append(CaseRow.assignee == f.assignee)
+    if f.team:
+        where.append(or_(CaseRow.team == f.team, CaseRow.team.is_(None))
+                     if f.team_includes_unrouted else CaseRow.team == f.team)
+    if f.subprefecture:
+        where.append(CaseRow.municipality.in_(subprefecture_municipalities(f.subprefecture)))
     if f.programme:
         where.append(_programme_condition(dialect, f.programme))
     if f.reason:
@@ -224,6 +121,13 @@ def conditions(dialect: str, f: QueueFilter, me: str | None) -> list[ColumnEleme
     if found is not None:
         where.append(found)
     return where
+
+
+def subprefecture_municipalities(name: str) -> tuple[str, ...]:
+    """The municipalities of a (総合)振興局 (the bundled directory's names, as cases store them);
+    none for an unknown name."""
+    sp = MunicipalityDirectory.bundled().subprefecture(name)
+    return tuple(m.name for m in sp.municipalities) if sp else ()
 
 
 def tab_condition(tab: str) -> ColumnElement[bool] | None:

@@ -199,3 +199,55 @@ def test_filter_round_trips_through_params():
     assert f.to_params(tab="all")["tab"] == "all" and "page" not in f.to_params(tab="all")
     assert f.to_params(page=3)["page"] == "3"
     assert QueueFilter().to_params() == {}
+
+
+def test_subprefecture_filter_and_counts_under_it(seeded):
+    ids = seeded.ids
+    page = q(seeded, tab="all", subprefecture="渡島総合振興局")
+    assert set(refs(page)) == {ids["k3"], ids["k4"]}       # 函館市
+    assert page.counts == {"needs_staff": 0, "in_progress": 1, "answered": 0, "resolved": 1,
+                           "all": 2}
+    assert refs(q(seeded, tab="all", subprefecture="上川総合振興局")) == [ids["k1"]]
+    searched = q(seeded, tab="all", subprefecture="渡島総合振興局", q="申請期限")
+    assert refs(searched) == [ids["k3"]] and searched.counts["all"] == 1
+    assert q(seeded, tab="all", subprefecture="宗谷総合振興局").counts["all"] == 0
+
+
+def test_team_filter_and_the_default_team_owns_unrouted_cases(seeded):
+    from sqlalchemy import text
+
+    ids, store = seeded.ids, seeded.store
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE consult_cases SET team = 'oshima' WHERE id IN (:a, :b)"),
+                     {"a": ids["k3"], "b": ids["k4"]})
+        conn.execute(text("UPDATE consult_cases SET team = 'honcho' WHERE id = :a"), {"a": ids["k2"]})
+    oshima = q(seeded, tab="all", team="oshima")
+    assert set(refs(oshima)) == {ids["k3"], ids["k4"]} and oshima.counts["all"] == 2
+    honcho = q(seeded, tab="all", team="honcho")
+    assert refs(honcho) == [ids["k2"]]
+    as_default = q(seeded, tab="all", team="honcho", team_includes_unrouted=True)
+    assert set(refs(as_default)) == {ids["k1"], ids["k2"], ids["k5"]}
+    assert as_default.counts == {"needs_staff": 2, "in_progress": 0, "answered": 1, "resolved": 0,
+                                 "all": 3}
+    assert store.export_ids(QueueFilter(tab="all", team="oshima")) == [ids["k3"], ids["k4"]]
+
+
+def test_team_and_subprefecture_parameters():
+    from bot.teams_file import parse_teams
+    from tests.teams.conftest import TEAMS_YAML
+
+    teams = parse_teams(TEAMS_YAML, "teams.yml")
+    f, errors = QueueFilter.from_params({"team": "honcho", "subprefecture": "オホーツク"},
+                                        teams=teams)
+    assert errors == () and f.team == "honcho" and f.team_includes_unrouted
+    assert f.subprefecture == "オホーツク総合振興局"
+    assert f.to_params() == {"team": "honcho", "subprefecture": "オホーツク"}
+    assert QueueFilter.from_params(f.to_params(), teams=teams) == (f, ())
+    soya, _ = QueueFilter.from_params({"team": "soya", "subprefecture": "桧山"}, teams=teams)
+    assert (soya.team, soya.team_includes_unrouted, soya.subprefecture) == ("soya", False, "檜山振興局")
+    bad, errors = QueueFilter.from_params({"team": "nope", "subprefecture": "東京"}, teams=teams)
+    assert (bad.team, bad.subprefecture) == (None, None)
+    assert errors == ("チーム「nope」は見つからないため、条件から外しました。",
+                      "振興局「東京」は見つからないため、条件から外しました。")
+    single, errors = QueueFilter.from_params({"team": "soya"})
+    assert single.team is None and errors == ("チームの設定がないため、チームの条件は外しました。",)

@@ -10,6 +10,7 @@ from bot.cases.views import CaseStatus, EventKind
 from tests.teams.conftest import (ADMIN, SOYA_CH, SOYA_MEMBER, SOYA_STAFF, TEAMS_YAML, TOKACHI_CH,
                                   TOKACHI_STAFF)
 from tests.web.conftest import csrf_of, make_world
+from tests.web.test_browser import shot
 
 
 @pytest.fixture
@@ -111,3 +112,86 @@ def test_refusal_in_the_real_browser(console, signed_in_page, tmp_path):
     page.goto("/".join(base) + "/teams")
     assert page.get_by_role("heading", name="チーム").is_visible()
     page.screenshot(path=str(tmp_path / "teams.png"), full_page=True)
+
+
+def tab_counts(html: str) -> dict[str, int]:
+    import re
+
+    return {label: int(n.replace(",", "")) for label, n in re.findall(
+        r'<a href="[^"]*"(?: aria-current="page")?>([^<]+)<span class="count">([\d,]+)</span>', html)}
+
+
+def team_world(console):
+    """稚内市 (宗谷) escalated and answered, 帯広市 (十勝), no municipality (the default team)."""
+    soya, _ = console.slack_case(municipality="稚内市")
+    soya_answered, _ = console.slack_case(municipality="稚内市", escalate=False)
+    tokachi, _ = console.slack_case(municipality="帯広市")
+    unset, _ = console.slack_case(municipality=None)
+    assert (soya.team, soya_answered.team, tokachi.team, unset.team) == ("soya", None, "tokachi",
+                                                                         "honcho")
+    return soya, soya_answered, tokachi, unset
+
+
+def test_queue_filters_by_team_and_subprefecture(console):
+    soya, soya_answered, tokachi, unset = team_world(console)
+    client = console.client(SOYA_STAFF)
+    landing = client.get("/").text
+    assert "自分のチーム（宗谷総合振興局 地域創生課）の相談だけを表示する" in landing
+    assert '<option value="soya">宗谷総合振興局 地域創生課（自分のチーム）</option>' in landing
+    assert '<option value="宗谷">宗谷総合振興局</option>' in landing
+    assert tab_counts(landing) == {"職員対応待ち": 3, "対応中": 0, "回答済み": 1, "解決済み": 0,
+                                   "すべて": 4}
+
+    mine = client.get("/?team=soya&tab=all").text
+    assert f"/cases/{soya.id}\"" in mine and f"/cases/{tokachi.id}\"" not in mine
+    assert f"/cases/{soya_answered.id}\"" not in mine          # never routed: the default team's
+    assert tab_counts(mine) == {"職員対応待ち": 1, "対応中": 0, "回答済み": 0, "解決済み": 0, "すべて": 1}
+    assert "自分のチーム（宗谷総合振興局 地域創生課）の相談を表示しています" in mine
+
+    default = client.get("/?team=honcho&tab=all").text     # the default team owns unrouted cases
+    assert f"/cases/{unset.id}\"" in default and f"/cases/{soya_answered.id}\"" in default
+    assert tab_counts(default)["すべて"] == 2
+
+    region = client.get("/?subprefecture=宗谷&tab=all").text   # by the municipality, any team
+    assert f"/cases/{soya.id}\"" in region and f"/cases/{soya_answered.id}\"" in region
+    assert tab_counts(region) == {"職員対応待ち": 1, "対応中": 0, "回答済み": 1, "解決済み": 0, "すべて": 2}
+    both = client.get("/?subprefecture=十勝総合振興局&team=soya&tab=all").text
+    assert tab_counts(both)["すべて"] == 0 and "条件に合う相談はありません" in both
+
+    # a submitted form with empty fields redirects to the short address; bad values are explained
+    short = client.get("/?team=soya&subprefecture=&q=", follow_redirects=False)
+    assert short.status_code == 303 and short.headers["location"] == "/?team=soya"
+    bad = client.get("/?team=nope&subprefecture=東京").text
+    assert "チーム「nope」は見つからないため、条件から外しました。" in bad
+    assert "振興局「東京」は見つからないため、条件から外しました。" in bad
+
+    export = client.get("/export?team=soya&subprefecture=宗谷&tab=all").text
+    assert "チーム: 宗谷総合振興局 地域創生課" in export and "振興局: 宗谷総合振興局" in export
+    assert 'name="team" value="soya"' in export and 'name="subprefecture" value="宗谷"' in export
+    csv_text = client.get("/export/download?team=soya&tab=all&format=csv&per=case").text
+    assert soya.ref in csv_text and tokachi.ref not in csv_text
+
+
+def test_team_filters_in_the_real_browser(console, signed_in_page, tmp_path):
+    soya, soya_answered, tokachi, unset = team_world(console)
+    page = signed_in_page(SOYA_STAFF)
+    base = "/".join(page.url.split("/", 3)[:3])
+    page.goto(base + "/?tab=all")
+    assert page.locator("table.queue tbody tr").count() == 4
+    page.get_by_role("link", name="自分のチーム（宗谷総合振興局 地域創生課）の相談だけを表示する").click()
+    page.wait_for_url("**team=soya*")
+    assert page.locator("table.queue td.nowrap a").all_inner_texts() == [soya.ref]
+    assert page.locator("nav.tabs a", has_text="すべて").locator(".count").inner_text() == "1"
+    shot(page, tmp_path, "queue-own-team")
+
+    page.locator("select[name=team]").select_option("")                # every team, one 振興局
+    page.locator("select[name=subprefecture]").select_option(label="十勝総合振興局")
+    page.get_by_role("button", name="絞り込む").click()
+    page.wait_for_url("**subprefecture=*")
+    assert "team=" not in page.url
+    assert page.locator("table.queue td.nowrap a").all_inner_texts() == [tokachi.ref]
+    assert page.locator("nav.tabs a", has_text="すべて").locator(".count").inner_text() == "1"
+    assert page.locator("select[name=subprefecture]").input_value() == "十勝"
+    page.go_back()
+    assert "team=soya" in page.url
+    assert page.locator("table.queue td.nowrap a").all_inner_texts() == [soya.ref]

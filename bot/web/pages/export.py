@@ -16,7 +16,7 @@ from bot.cases.queue import REASON_LABELS, TAB_LABELS, QueueFilter
 from bot.cases.workdays import JST
 from bot.web.auth import Staff, require_staff
 from bot.web.pages import NavEntry
-from bot.web.pages.queue import query_string
+from bot.web.pages.queue import parse_filter, query_string, teams_of
 from bot.web.render import render
 
 router = APIRouter()
@@ -25,9 +25,14 @@ FORMATS = (("csv", "CSV（Excel で開けます）"), ("xlsx", "Excel ファイ�
 PERS = (("turn", "質問ごとに 1 行"), ("case", "相談ごとに 1 行"))
 
 
-def describe(f: QueueFilter, person) -> list[str]:
+def describe(f: QueueFilter, person, teams=None) -> list[str]:
     """The filter in words, for the page."""
     parts = [f"状態: {TAB_LABELS[f.tab]}"]
+    if f.team:
+        team = teams.get(f.team) if teams is not None else None
+        parts.append(f"チーム: {team.name if team else f.team}")
+    if f.subprefecture:
+        parts.append(f"振興局: {f.subprefecture}")
     if f.municipality:
         parts.append(f"市町村: {'未設定' if f.municipality == '-' else f.municipality}")
     if f.assignee:
@@ -47,12 +52,12 @@ def describe(f: QueueFilter, person) -> list[str]:
 
 @router.get("/export")
 async def export_page(request: Request, staff: Staff = Depends(require_staff)):
-    f, errors = QueueFilter.from_params(request.query_params)
+    f, errors = parse_filter(request)
     page = await run_in_threadpool(request.app.state.services.store.queue, f, me=staff.user_id)
     params = page.filter.to_params(page=1)
     return render(request, "export.html", f=page.filter, count=page.counts[page.filter.tab],
                   errors=errors, formats=FORMATS, pers=PERS, params=params,
-                  describe=describe,
+                  describe=lambda f, person: describe(f, person, teams_of(request)),
                   back_link="/" + query_string(params))
 
 
@@ -64,7 +69,7 @@ async def download(request: Request, staff: Staff = Depends(require_staff)):
     if fmt not in dict(FORMATS) or per not in dict(PERS):
         return render(request, "error.html", 400, title="エクスポートできません",
                       message="出力形式は CSV か Excel、行の単位は質問ごとか相談ごとを選んでください。")
-    f, _ = QueueFilter.from_params(params)
+    f, _ = parse_filter(request, params)
     store = request.app.state.services.store
     stamp = datetime.now(JST).strftime("%Y%m%d-%H%M")
     name = f"相談記録_{stamp}.{fmt}"
