@@ -38,6 +38,9 @@ class Settings(IndexSettings):
     http_port: int = Field(3000, validation_alias="PORT", gt=0, lt=65536)
     log_level: str = Field("INFO", validation_alias="CONSULT_LOG_LEVEL")
     # ---- the staff web console (bot/web) ----
+    # False: this process serves no console (`consult serve --no-web` sets it): App Home then
+    # offers no 「職員用ページを開く」 button
+    web_enabled: bool = Field(True, validation_alias="CONSULT_WEB_ENABLED")
     web_host: str = Field("127.0.0.1", validation_alias="CONSULT_WEB_HOST")
     web_port: int = Field(8080, validation_alias="CONSULT_WEB_PORT", ge=0, lt=65536)
     # The URL staff open (links in Slack, login links); default http://<host>:<port>

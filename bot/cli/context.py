@@ -29,6 +29,13 @@ class CliContext:
         if "log_level" not in self.settings.model_fields_set:
             logging.getLogger().setLevel(logging.WARNING)
 
+    def without_web(self) -> None:
+        """`--no-web`: the settings say the console is off (before the services are built, so
+        App Home offers no console button)."""
+        if "services" in self.__dict__:
+            raise RuntimeError("without_web() must come before the services are built")
+        self.__dict__["settings"] = self.settings.model_copy(update={"web_enabled": False})
+
     @cached_property
     def services(self):
         from bot.services import build_services

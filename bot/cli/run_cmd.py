@@ -59,6 +59,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """索引を更新して起動します (refresh the index, then start Slack or the console chat)."""
         context = cli_context(ctx)
+        if no_web:
+            context.without_web()
         settings = context.settings
         if http and not settings.slack_http_ready:
             raise ConfigError("--http には SLACK_BOT_TOKEN と SLACK_SIGNING_SECRET の設定が必要です")
@@ -71,12 +73,13 @@ def register(app: typer.Typer) -> None:
         if slack_mode:
             from bot.slack.runner import serve
 
-            serve(settings, services, http=http, port=port or settings.http_port, web=not no_web)
+            serve(settings, services, http=http, port=port or settings.http_port,
+                  web=settings.web_enabled)
             return
         from bot.cli.ask_cmd import chat
 
         print(NOT_CONFIGURED, file=sys.stderr)
-        server = _start_console(settings, services, no_web)
+        server = _start_console(settings, services, not settings.web_enabled)
         try:
             chat(ctx, k=5)
         finally:

@@ -33,10 +33,12 @@ def register(app: typer.Typer) -> None:
         from bot.slack.runner import check_slack_settings, serve as run_serve
 
         context = cli_context(ctx)
+        if no_web:
+            context.without_web()
         settings = context.settings
         check_slack_settings(settings, http=http)      # before building the (slow) services
         run_serve(settings, context.services, http=http, port=port or settings.http_port,
-                  host=host, web=not no_web)
+                  host=host, web=settings.web_enabled)
 
     app.add_typer(web_app, name="web")
 

@@ -54,9 +54,12 @@ def publish_home(client: WebClient, services: Services, user_id: str) -> None:
 
 def console_url(services: Services, user_id: str) -> str | None:
     """The 「職員用ページを開く」 link: Sign in with Slack when OIDC is configured, else a one-time
-    login link for this staff member (None when it cannot be made; logged)."""
+    login link for this staff member. None when this process serves no console (`--no-web`,
+    CONSULT_WEB_ENABLED=false) or the link cannot be made (logged)."""
     from bot.web.links import console_entry_url
 
+    if not services.settings.web_enabled:
+        return None
     try:
         return console_entry_url(services.settings, user_id)
     except Exception:

@@ -110,3 +110,25 @@ def test_the_staff_app_home_opens_the_console_with_a_one_time_link(staff_world):
     # officers get no such button
     officer_view = staff_world.home_opened("W222").params["view"]
     assert "職員用ページ" not in str(officer_view)
+
+
+def test_no_console_button_when_the_console_is_off(make_settings, slack_api, start_bot,
+                                                    monkeypatch, tmp_path):
+    """`consult serve --no-web` (CliContext.without_web) or CONSULT_WEB_ENABLED=false: App Home
+    offers no 「職員用ページを開く」 button (it would lead nowhere); the queue is still there."""
+    from bot.cli.context import CliContext
+    from tests.slack.conftest import slack_env
+    from tests.slack.staff_fixtures import StaffWorld
+
+    monkeypatch.setenv("CONSULT_DATA_DIR", str(tmp_path / "cli-data"))
+    context = CliContext()
+    context.without_web()
+    assert context.settings.web_enabled is False
+    slack_api.set_members(STAFF_CHANNEL, [STAFF_MEMBER, "UBOT"])
+    settings = make_settings(**slack_env(slack_api, CONSULT_STAFF_CHANNEL=STAFF_CHANNEL,
+                                         CONSULT_WEB_ENABLED="false"))
+    world = StaffWorld(start_bot(settings))
+    view = world.home_opened(STAFF_MEMBER).params["view"]
+    assert "相談キュー（職員用）" in str(view)
+    assert "職員用ページ" not in str(view)
+    assert not [b for b in view["blocks"] if b.get("block_id") == "staff_home_console"]
