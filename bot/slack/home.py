@@ -32,7 +32,8 @@ def register(app: ConsultApp, services: Services) -> None:
         user = event.get("user")
         if not user:
             return
-        worker.submit("app_home", publish_home, client, services, user)
+        worker.submit("app_home", publish_home, client, services, user,
+                      staff_home.picked_team(event.get("view")))
 
 
 def home_cases(services: Services, user_id: str) -> list[HomeCase]:
@@ -42,11 +43,13 @@ def home_cases(services: Services, user_id: str) -> list[HomeCase]:
             for c in cases]
 
 
-def publish_home(client: WebClient, services: Services, user_id: str) -> None:
+def publish_home(client: WebClient, services: Services, user_id: str,
+                 picked_team: str | None = None) -> None:
     """Staff see their queue and a sign-in link to the web console; officers their own recent
-    cases."""
+    cases. ``picked_team``: the team picked on the staff App Home (teams file)."""
     if services.workflow.is_staff(user_id):
-        view = staff_home.build_staff_home(services, user_id, console_url(services, user_id))
+        view = staff_home.build_staff_home(services, user_id, console_url(services, user_id),
+                                           picked=picked_team)
     else:
         view = officer_home(home_cases(services, user_id))
     client.views_publish(user_id=user_id, view=view)

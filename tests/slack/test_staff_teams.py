@@ -207,3 +207,47 @@ def test_app_home_lists_the_members_team_first(team_world):
     home = world.home_opened(SOYA_STAFF).params["view"]
     text = json.dumps(home["blocks"], ensure_ascii=False)
     assert text.index(f"*{soya.ref}*") < text.index(f"*{tokachi.ref}*")
+
+
+def test_app_home_team_picker_switches_the_team_shown_first(team_world):
+    """The App Home team picker: another team's cases first, or all teams by waiting time; the
+    pick is kept when App Home is opened again (the published view's private_metadata)."""
+    world = team_world
+    tokachi, _, _ = escalated_in(world, "帯広市", TOKACHI_CH)
+    soya, _, _ = escalated_in(world, "稚内市", SOYA_CH)
+    home = world.home_opened(TOKACHI_STAFF).params["view"]
+    picker = next(b["accessory"] for b in home["blocks"] if b.get("block_id") == "staff_home_team")
+    assert picker["action_id"] == sids.HOME_TEAM
+    assert picker["initial_option"]["value"] == "tokachi"
+    labels = [o["text"]["text"] for o in picker["options"]]
+    assert "十勝総合振興局 地域創生課（自分のチーム）" in labels and labels[-1] == "すべてのチーム"
+
+    def pick(value: str) -> dict:
+        before = len(world.slack.ok_calls("views.publish"))
+        payload = block_action(sids.HOME_TEAM, "", user=TOKACHI_STAFF, channel="")
+        payload.pop("channel"), payload.pop("message")
+        payload["container"] = {"type": "view", "view_id": "VHOME"}
+        payload["actions"][0].update(type="static_select", selected_option={"value": value})
+        assert world.bot.deliver.post_interaction(payload).status == 200
+        return world.slack.wait_for("views.publish", lambda c: c.params.get("user_id") == TOKACHI_STAFF,
+                                    count=before + 1).params["view"]
+
+    other = pick("soya")
+    text = json.dumps(other["blocks"], ensure_ascii=False)
+    assert "表示中のチーム：*宗谷総合振興局 地域創生課*　職員対応待ち *1* 件" in text
+    assert text.index(f"*{soya.ref}*") < text.index(f"*{tokachi.ref}*")
+    # opening App Home again keeps the pick (Slack sends the published view with the event)
+    before = len(world.slack.ok_calls("views.publish"))
+    ev = {"type": "app_home_opened", "user": TOKACHI_STAFF, "channel": "D1", "tab": "home",
+          "event_ts": "1.1", "view": {"type": "home", "private_metadata": other["private_metadata"]}}
+    assert world.bot.deliver.post_event(event_callback(ev)).status == 200
+    again = world.slack.wait_for("views.publish", lambda c: c.params.get("user_id") == TOKACHI_STAFF,
+                                 count=before + 1).params["view"]
+    assert "表示中のチーム：*宗谷総合振興局 地域創生課*" in json.dumps(again["blocks"], ensure_ascii=False)
+
+    everyone = pick("all")
+    text = json.dumps(everyone["blocks"], ensure_ascii=False)
+    assert "すべてのチームの相談を、待ち時間の長い順に表示しています。" in text
+    assert text.index(f"*{tokachi.ref}*") < text.index(f"*{soya.ref}*")     # oldest first
+    back = pick("tokachi")
+    assert "あなたのチーム：*十勝総合振興局 地域創生課*" in json.dumps(back["blocks"], ensure_ascii=False)

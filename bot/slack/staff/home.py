@@ -1,9 +1,14 @@
 """The staff part of App Home: the case queue (needs_staff first, then in_progress, oldest first)
 with counts, and the 「職員用ページを開く」 button to the web console. `bot.slack.home` publishes
-it for staff users."""
+it for staff users.
+
+With a teams file, one team's cases come first in each list: the member's own team unless they
+picked another one (or all teams) in the team picker; the pick is kept in the view's
+``private_metadata`` so the next App Home opening shows the same."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -58,13 +63,18 @@ def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffC
                           counts: Mapping[str, int] | None = None,
                           console_url: str | None = None, team: str | None = None,
                           team_cases: frozenset[int] = frozenset(),
-                          team_counts: Mapping[str, int] | None = None) -> dict:
+                          team_counts: Mapping[str, int] | None = None,
+                          own_team: bool = True,
+                          team_choices: list[tuple[str, str]] | None = None,
+                          picked: str | None = None) -> dict:
     """App Home for staff: the queue, needs_staff first then in_progress, oldest first.
 
     `counts` (status -> number of cases) gives the totals when the lists were cut by a limit;
     `console_url` adds the 「職員用ページを開く」 button (a sign-in link to the web console).
     With teams: `team` (the member's team name) and `team_cases` (its case ids) list that team's
-    cases first in each group; `team_counts` are its totals."""
+    cases first in each group; `team_counts` are its totals; `own_team` False when it is not the
+    member's. `team_choices` ((value, label) of each team and of all teams) adds the team picker,
+    `picked` its current value."""
     waiting = _oldest_first(needs_staff, team_cases)
     working = _oldest_first(in_progress, team_cases)
     counts = counts or {}
@@ -78,9 +88,15 @@ def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffC
     ]
     if team:
         tc = team_counts or {}
-        blocks.append(section(f"あなたのチーム：*{escape(team)}*　職員対応待ち *{tc.get('needs_staff', 0)}* 件"
+        label = "あなたのチーム" if own_team else "表示中のチーム"
+        blocks.append(section(f"{label}：*{escape(team)}*　職員対応待ち *{tc.get('needs_staff', 0)}* 件"
                               f"　・　対応中 *{tc.get('in_progress', 0)}* 件"
                               "（各一覧ではチームの相談を先に表示しています）", "staff_home_team"))
+    elif team_choices:
+        blocks.append(section("すべてのチームの相談を、待ち時間の長い順に表示しています。",
+                              "staff_home_team"))
+    if team_choices:
+        blocks[-1]["accessory"] = team_picker(team_choices, picked)
     if console_url:
         blocks.append({"type": "actions", "block_id": "staff_home_console", "elements": [
             {"type": "button", "action_id": ids.OPEN_CONSOLE, "url": console_url,
@@ -101,22 +117,55 @@ def build_staff_home_view(needs_staff: list[StaffCase], in_progress: list[StaffC
         if total > len(shown):
             blocks.append(context(f"ほか {total - len(shown)} 件あります。"
                                    "すべての相談は `consult cases list` でご確認いただけます。"))
-    return {"type": "home", "blocks": blocks}
+    view = {"type": "home", "blocks": blocks}
+    if team_choices:
+        view["private_metadata"] = json.dumps({"team": picked})
+    return view
 
 
-def build_staff_home(services, user_id: str, console_url: str | None = None) -> dict:
+def team_picker(choices: list[tuple[str, str]], picked: str | None) -> dict:
+    options = [{"text": {"type": "plain_text", "text": label[:75]}, "value": value}
+               for value, label in choices]
+    select = {"type": "static_select", "action_id": ids.HOME_TEAM, "options": options,
+              "placeholder": {"type": "plain_text", "text": "表示するチーム"}}
+    current = next((o for o in options if o["value"] == picked), None)
+    if current is not None:
+        select["initial_option"] = current
+    return select
+
+
+def picked_team(view: dict | None) -> str | None:
+    """The team picked on a published App Home (its ``private_metadata``), if any."""
+    try:
+        data = json.loads((view or {}).get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    value = data.get("team") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def build_staff_home(services, user_id: str, console_url: str | None = None,
+                     picked: str | None = None) -> dict:
     """The staff queue as a `home` view (`views.publish`). The caller has checked staff.
-    With a teams file, the member's team's open cases come first (read separately, so they are
-    shown even when the whole queue is longer than the limit)."""
+    With a teams file, one team's open cases come first (read separately, so they are shown even
+    when the whole queue is longer than the limit): ``picked`` (a team id, or
+    ``ids.HOME_ALL_TEAMS`` for none), else the member's own team."""
     workflow = services.workflow
     queue = services.store.staff_queue(limit=QUEUE_LIMIT)
     views = list(queue.cases)
-    team, team_ids, team_counts = None, frozenset(), None
-    member_team = getattr(workflow.policy, "team_for_user", None) if workflow.multi_team else None
-    if member_team is not None and (own := member_team(user_id)) is not None:
-        mine = services.store.team_queue([own.id], limit=QUEUE_LIMIT,
-                                         include_unrouted=own.id == workflow.teams.default.id)
-        team, team_ids = own.name, frozenset(c.id for c in mine)
+    team, team_ids, team_counts, choices, shown, own = None, frozenset(), None, None, None, None
+    if workflow.multi_team:
+        member_team = getattr(workflow.policy, "team_for_user", None)
+        own = member_team(user_id) if member_team is not None else None
+        if picked != ids.HOME_ALL_TEAMS:
+            shown = workflow.teams.get(picked) or own
+        picked = shown.id if shown is not None else ids.HOME_ALL_TEAMS
+        choices = [(t.id, t.name + ("（自分のチーム）" if own is not None and t.id == own.id else ""))
+                   for t in workflow.teams] + [(ids.HOME_ALL_TEAMS, "すべてのチーム")]
+    if shown is not None:
+        mine = services.store.team_queue([shown.id], limit=QUEUE_LIMIT,
+                                         include_unrouted=shown.id == workflow.teams.default.id)
+        team, team_ids = shown.name, frozenset(c.id for c in mine)
         team_counts = {st: sum(1 for c in mine if c.status == st) for st in ("needs_staff", "in_progress")}
         views = mine + [c for c in views if c.id not in team_ids]
     cases = [replace(staff_case_from_view(c), team_name=workflow.team_name(c)) for c in views]
@@ -125,4 +174,5 @@ def build_staff_home(services, user_id: str, console_url: str | None = None) -> 
     return build_staff_home_view(waiting, working, user_id=user_id,
                                  counts={k: int(v) for k, v in queue.counts.items()},
                                  console_url=console_url, team=team, team_cases=team_ids,
-                                 team_counts=team_counts)
+                                 team_counts=team_counts, own_team=shown is own,
+                                 team_choices=choices, picked=picked)

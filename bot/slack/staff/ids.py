@@ -49,6 +49,9 @@ SIMILAR_ACTIONS_BLOCK = "staff_card_similar_actions"
 # 「職員用ページを開く」 on the staff App Home (a URL button; the click republishes the home so
 # the next click gets a fresh one-time link).
 OPEN_CONSOLE = "staff_open_console"
+# The team picker of the staff App Home (teams file only): whose queue is listed first.
+HOME_TEAM = "staff_home_team"
+HOME_ALL_TEAMS = "all"
 
 # Block id of the action row on the staff card (lets tests and handlers find it).
 CARD_ACTIONS_BLOCK = "staff_card_actions"

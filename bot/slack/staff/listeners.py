@@ -255,6 +255,21 @@ def register(app: App, services) -> None:
         _refresh_home(client, services, StaffRequest(user=user, case_id=None, channel=None,
                                                      from_home=True))
 
+    @app.action(ids.HOME_TEAM)
+    def on_home_team(ack: Ack, body: dict, client: WebClient) -> None:
+        """The App Home team picker: publish the home with that team's cases first."""
+        ack()
+        from bot.slack import home
+
+        user = (body.get("user") or {}).get("id", "")
+        action = (body.get("actions") or [{}])[0]
+        picked = (action.get("selected_option") or {}).get("value")
+        try:
+            if services.workflow.is_staff(user):
+                home.publish_home(client, services, user, picked)
+        except Exception:
+            log.exception("publishing the staff App Home for a picked team failed")
+
     @app.view(ids.STAFF_REPLY_VIEW)
     def on_reply_submit(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         text = modal_input(view, ids.REPLY_BLOCK, ids.REPLY_INPUT)
