@@ -251,3 +251,15 @@ def test_team_and_subprefecture_parameters():
                       "振興局「東京」は見つからないため、条件から外しました。")
     single, errors = QueueFilter.from_params({"team": "soya"})
     assert single.team is None and errors == ("チームの設定がないため、チームの条件は外しました。",)
+
+
+@pytest.mark.parametrize("term, expected", [
+    ("協力隊", True), ("令和６年度", True), ("100%", True), ("「金・人・情報」", True),
+    ("dx人材", False), ("ＤＸ推進", False), ("Ä", False),
+])
+def test_terms_without_cased_letters_are_matched_exactly(term, expected):
+    """PostgreSQL matches these with LIKE (no lower-casing of every candidate's text): only
+    terms where ignoring case cannot change the result."""
+    from bot.cases.search import caseless
+
+    assert caseless(term) is expected
