@@ -95,11 +95,11 @@ class Replica:
     def __init__(self, data_dir: Path, kb: Path, database_url: str, cwd: Path):
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULT_")}
         env.update(CONSULT_DATA_DIR=str(data_dir), CONSULT_KNOWLEDGE_DIR=str(kb),
-                   DATABASE_URL=database_url, CONSULT_LOCAL_OPERATOR="cli:replica")
-        consult = str(Path(sys.executable).with_name("consult"))
-        self.proc = subprocess.Popen(["nice", "-n", "10", consult, "chat"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                     env=env, cwd=cwd, bufsize=1)
+                   DATABASE_URL=database_url, CONSULT_LOCAL_OPERATOR="cli:replica",
+                   PYTHONPATH=str(REPO))        # this checkout's code, never an installed copy
+        self.proc = subprocess.Popen(["nice", "-n", "10", sys.executable, "-m", "bot", "chat"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, env=env, cwd=cwd, bufsize=1)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -354,8 +354,22 @@ def main(argv=None) -> int:
     print(f"  gap topics now covered by an approved entry: {results['gaps_covered_after']:.3f}")
 
     hr("5. Retire every entry")
+    retired_at = time.monotonic()
     for entry_id in entries.values():
         faq.retire(OPERATOR, entry_id)
+    if replica is not None:     # the 2nd process stops citing them by itself
+        first = topics[0]
+        label = faq.detail(OPERATOR, entries[first["topic"]]).entry.label
+        while True:
+            if label not in replica.ask(first["reasks"][0]):
+                results["retire_to_not_cited_s"] = round(time.monotonic() - retired_at, 2)
+                break
+            if time.monotonic() - retired_at > 180:
+                results["retire_to_not_cited_s"] = float("inf")
+                break
+            time.sleep(0.2)
+        print(f"  retirement -> the 2nd process no longer cites the entry: "
+              f"{results['retire_to_not_cited_s']:.1f} s (load {os.getloadavg()[0]:.1f})", flush=True)
     sync.sync_once()
     still = [bool(cited_entry_ids(answerer.answer(q))) for _, q in reasks]
     results["retired_still_cited"] = rate(still)

@@ -22,14 +22,15 @@ from tests.faq.conftest import faq_service
 
 OPERATOR = "cli:operator"
 ASK = "庁用車をEVに買い替える場合の補助金を教えてください。"
-CONSULT = str(Path(sys.executable).with_name("consult"))
+# `python -m bot` with this checkout first on the path: the code under test, never an installed copy
+REPO = Path(__file__).resolve().parents[2]
 
 
 class ChatProcess:
     """`consult chat` as a separate process; ask() sends a question, returns the printed answer."""
 
     def __init__(self, env: dict[str, str], cwd: Path):
-        self.proc = subprocess.Popen([CONSULT, "chat"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "chat"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      env=env, cwd=cwd, bufsize=1)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -66,7 +67,7 @@ class ChatProcess:
 def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSULT_", "DATABASE_URL"))}
     env.update(CONSULT_DATA_DIR=str(data_dir), CONSULT_FAQ_SYNC_SECONDS="1",
-               CONSULT_KNOWLEDGE_DIR=str(Path(__file__).resolve().parents[2] / "knowledge_base"))
+               CONSULT_KNOWLEDGE_DIR=str(REPO / "knowledge_base"), PYTHONPATH=str(REPO))
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
