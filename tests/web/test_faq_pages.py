@@ -176,3 +176,44 @@ def test_browser_faq_from_a_case_and_using_a_similar_answer(console, signed_in_p
     page.screenshot(path=str(tmp_path / "gaps.png"), full_page=True)
     entries = console.services.faq.list(STAFF, "approved").entries
     assert [e.case_id for e in entries] == [earlier.id]
+
+
+def test_browser_approve_after_the_warning_then_retire_and_reject(console, signed_in_page):
+    named = answered_case(console, "協力隊の起業支援の補助はありますか？担当は佐藤です",
+                          "起業支援は地域づくり総合交付金の対象です。佐藤さんへは振興局から連絡します。")
+    other = answered_case(console, "除雪ボランティアの保険は補助されますか？", "保険料は対象外です。")
+    page = signed_in_page(STAFF)
+    origin = "/".join(page.url.split("/", 3)[:3])
+
+    page.goto(f"{origin}/cases/{named.id}")
+    page.get_by_role("button", name="この回答を FAQにする").click()
+    page.wait_for_url(re.compile(r".*/faq/\d+$"))
+    entry_id = int(page.url.rsplit("/", 1)[1])
+    assert page.get_by_role("alert", name="個人情報の確認").is_visible()
+    page.get_by_role("button", name="承認する", exact=True).click()
+    # refused until confirmed: the warning and a 「確認して承認する」 button, nothing approved
+    confirm = page.get_by_role("button", name="確認して承認する")
+    confirm.wait_for()
+    assert "佐藤" in page.get_by_role("alert", name="個人情報の確認").inner_text()
+    assert console.services.faq.faq.get(entry_id).status == FaqStatus.DRAFT
+    confirm.click()
+    page.get_by_text("を承認しました").wait_for()
+    assert console.services.faq.faq.get(entry_id).status == FaqStatus.APPROVED
+
+    page.get_by_label("廃止の理由（任意）").fill("制度改正のため")
+    page.get_by_role("button", name="廃止する").click()
+    page.get_by_text("を廃止しました").wait_for()
+    assert page.get_by_text("廃止された FAQ は変更できません。").is_visible()
+    assert console.services.faq.faq.get(entry_id).status == FaqStatus.RETIRED
+
+    page.goto(f"{origin}/cases/{other.id}")
+    page.get_by_role("button", name="この回答を FAQにする").click()
+    page.wait_for_url(re.compile(r".*/faq/\d+$"))
+    rejected_id = int(page.url.rsplit("/", 1)[1])
+    page.get_by_label("却下の理由（任意）").fill("個別の事情による回答のため")
+    page.get_by_role("button", name="却下する").click()
+    page.get_by_text("を却下しました").wait_for()
+    assert console.services.faq.faq.get(rejected_id).status == FaqStatus.REJECTED
+    trail = [(e.kind, e.actor) for e in console.services.faq.faq.detail(entry_id).events]
+    assert trail == [("created", STAFF), ("approved", STAFF), ("retired", STAFF)]
+    assert [e.text for e in console.services.faq.faq.detail(rejected_id).events][-1] == "個別の事情による回答のため"
