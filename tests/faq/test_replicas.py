@@ -1,7 +1,8 @@
 """An approval reaches a second, already running process without a restart, and a retirement
 stops it citing the entry: real processes (`consult chat` reading questions from a pipe), the
-case database shared — SQLite in a shared data dir, and PostgreSQL with a data dir (index) per
-process."""
+case database shared — SQLite in a shared data dir, PostgreSQL with a data dir (index) per
+process, and server mode: two replicas on one Chroma server (records and cases in PostgreSQL),
+neither of them the process that approved."""
 
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ class ChatProcess:
             self.proc.kill()
 
 
-def _env(data_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSULT_", "DATABASE_URL"))}
+def _env(data_dir: Path, database_url: str | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CONSULT_", "DATABASE_URL", "CHROMA_"))}
+    env.update(extra)
     env.update(CONSULT_DATA_DIR=str(data_dir), CONSULT_FAQ_SYNC_SECONDS="1",
                CONSULT_KNOWLEDGE_DIR=str(REPO / "knowledge_base"), PYTHONPATH=str(REPO))
     if database_url:
@@ -114,3 +117,46 @@ def test_approval_reaches_a_running_process_and_retirement_leaves_it(
     finally:
         chat.close()
         store.close()
+
+
+def test_server_mode_every_replica_answers_and_stops_citing(bundled_index_dir, tmp_path,
+                                                            make_settings, request):
+    from tests.cases.conftest import pg_url
+    from tests.standins.chroma_server import ChromaServer
+    from ingest.pipeline import run_ingest
+
+    server = ChromaServer(tmp_path / "chroma-server", tmp_path / "chroma-server.log")
+    if not server.available:
+        pytest.skip("the chroma CLI is not installed in this environment")
+    database_url = pg_url(request.getfixturevalue("pg_schema"))
+    server.start()
+    chats: list[ChatProcess] = []
+    store = None
+    try:
+        # one host ingests the bundled knowledge base into the server (embeddings from the cache)
+        writer = make_settings(DATABASE_URL=database_url, **server.env())
+        shutil.copytree(bundled_index_dir / "cache", writer.data_dir / "cache")
+        run_ingest(writer)
+        # two replicas with data dirs of their own (nothing but their local BM25 build there)
+        chats = [ChatProcess(_env(tmp_path / f"replica-{n}", database_url, **server.env()), tmp_path)
+                 for n in (1, 2)]
+        for chat in chats:
+            first = chat.ask(ASK)
+            assert "職員回答" not in first and "見つかりませんでした" in first
+        store = CaseStore.from_url(database_url)
+        faq = faq_service(store, DefaultStaffPolicy(local_operator=OPERATOR))
+        entry = faq.create(OPERATOR, approve=True,
+                           question="公用車を電気自動車に更新するとき、使える補助制度はありますか？",
+                           answer="環境省の「地域脱炭素移行・再エネ推進交付金」が活用できます。").entry
+        for chat in chats:
+            assert _wait_until(chat, lambda text: entry.label in text and "地域脱炭素移行" in text, 60) < 60
+        faq.retire(OPERATOR, entry.id)
+        for chat in chats:
+            _wait_until(chat, lambda text: entry.label not in text, 60)
+        assert faq.detail(OPERATOR, entry.id).entry.citations >= 2
+    finally:
+        for chat in chats:
+            chat.close()
+        if store is not None:
+            store.close()
+        server.stop()
