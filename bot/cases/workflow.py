@@ -174,6 +174,7 @@ class StaffWorkflow:
         if assignee == actor:
             return self.take(actor, case)
         before = self._authorised(actor, case)
+        self._check_assignee(assignee, before)
         if before.status == CaseStatus.IN_PROGRESS and before.assignee == assignee:
             raise _noop(f"{before.ref} はすでにその職員が担当しています。")
         view = self.store.assign(before.id, assignee, actor=actor, guard=StaffAction.REASSIGN)
@@ -287,7 +288,26 @@ class StaffWorkflow:
         the policy's polite reason otherwise."""
         return self._authorised(actor, case)
 
+    def assignable(self, case: CaseView) -> list[str]:
+        """The known staff who may be made the assignee of ``case`` (the console's picker)."""
+        return [u for u in self.policy.known_staff() if self.policy.can_act(u, case)]
+
     # ---- internals --------------------------------------------------------------------------
+    def _check_assignee(self, assignee: str, case: CaseView) -> None:
+        """The assignee must be staff who may act on the case (else they could not reply)."""
+        if self.policy.can_act(assignee, case):
+            return
+        who = self.notifier.user_name(assignee) or assignee[:40]
+        if not self.policy.is_staff(assignee):
+            raise InvalidInput("assignee is not staff", user_message=(
+                f"「{who}」さんは職員として登録されていないため、{case.ref} の担当者にできません。"
+                "職員（職員用チャンネルのメンバー、または職員として設定された方）を選んでください。"))
+        owner = self.owner(case)
+        raise InvalidInput("assignee may not act on the case", user_message=(
+            f"「{who}」さんは {case.ref} の担当チーム"
+            + (f"（{owner.name}）" if owner is not None else "")
+            + "の職員ではないため、担当者にできません。担当チームの職員を選ぶか、先に担当チームを変更してください。"))
+
     def _authorised(self, actor: str, case) -> CaseView:
         view = self.store.get_case(case)
         if not actor or not self.policy.can_act(actor, view):

@@ -28,6 +28,7 @@ def cli_env(db_settings, monkeypatch, tmp_path):
     """Environment so that the CLI's own settings point at the test database."""
     monkeypatch.chdir(tmp_path)  # no developer .env
     monkeypatch.setenv("CONSULT_DATA_DIR", str(db_settings.data_dir))
+    monkeypatch.setenv("CONSULT_STAFF_USERS", "U_STAFF")   # the assignee of these tests
     if db_settings.database_url:
         monkeypatch.setenv("DATABASE_URL", db_settings.database_url)
     return db_settings
@@ -107,6 +108,8 @@ def test_show(seeded):
 
 def test_staff_actions_are_events_with_the_cli_actor(seeded, cli_env):
     ref = seeded[1]
+    refused = run("cases", "assign", ref, "W_OFFICER")
+    assert refused.exit_code != 0 and "「W_OFFICER」さんは職員として登録されていないため" in refused.stderr
     result = run("cases", "assign", ref, "U_STAFF")
     assert result.exit_code == 0 and "U_STAFF" in result.stdout and "対応中" in result.stdout
     assert run("cases", "note", ref, "財政課に確認します").exit_code == 0

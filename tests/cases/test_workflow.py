@@ -47,7 +47,7 @@ class RecordingNotifier:
 @pytest.fixture
 def flow(store):
     notifier = RecordingNotifier()
-    policy = DefaultStaffPolicy(staff_users=[STAFF, OTHER])
+    policy = DefaultStaffPolicy(staff_users=[STAFF, OTHER, "U_THIRD"])
     return StaffWorkflow(store, policy, notifier), notifier
 
 
@@ -188,3 +188,17 @@ def test_allowed_actions_drive_the_buttons():
                                                        StaffAction.ESCALATE}
     assert StaffAction.REOPEN not in transitions.allowed_actions("needs_staff")
     assert not transitions.is_allowed(StaffAction.TAKE, "no-such-status")
+
+
+def test_the_assignee_must_be_staff(store, flow):
+    workflow, _ = flow
+    case = _case(store, "needs_staff")
+    with pytest.raises(InvalidInput) as exc:
+        workflow.assign(STAFF, case.id, OUTSIDER)
+    assert exc.value.user_message == (
+        f"「{OUTSIDER}」さんは職員として登録されていないため、{case.ref} の担当者にできません。"
+        "職員（職員用チャンネルのメンバー、または職員として設定された方）を選んでください。")
+    after = store.get_case(case.id)
+    assert (after.status, after.assignee) == ("needs_staff", None)
+    assert workflow.assignable(after) == sorted([STAFF, OTHER, "U_THIRD"])
+    assert workflow.assign(STAFF, case.id, OTHER).case.assignee == OTHER

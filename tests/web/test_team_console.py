@@ -195,3 +195,19 @@ def test_team_filters_in_the_real_browser(console, signed_in_page, tmp_path):
     page.go_back()
     assert "team=soya" in page.url
     assert page.locator("table.queue td.nowrap a").all_inner_texts() == [soya.ref]
+
+
+def test_assignee_must_be_staff_of_the_owning_team(console):
+    case, _ = console.slack_case(municipality="稚内市")
+    client = console.client(SOYA_STAFF)
+    page = client.get(f"/cases/{case.id}").text
+    assert f'<option value="{ADMIN}"' in page                      # administrators may act
+    assert f'<option value="{TOKACHI_STAFF}"' not in page          # another team's staff
+    for assignee, words in ((TOKACHI_STAFF, "「十勝 花子」さんは 相談#1 の担当チーム（宗谷総合振興局 地域創生課）の職員ではないため"),
+                            ("W0NOBODY", "「W0NOBODY」さんは職員として登録されていないため")):
+        resp = client.post(f"/cases/{case.id}/assign",
+                           data={"csrf_token": csrf_of(page), "assignee": assignee})
+        assert resp.status_code == 400 and words.replace("相談#1", case.ref) in resp.text
+    assert console.store.get_case(case.id).assignee is None
+    ok = client.post(f"/cases/{case.id}/assign", data={"csrf_token": csrf_of(page), "assignee": ADMIN})
+    assert ok.status_code == 303 and console.store.get_case(case.id).assignee == ADMIN

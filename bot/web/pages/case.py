@@ -79,7 +79,7 @@ def _page(request: Request, staff: Staff, case_id: int, *, status: int = 200,
                 drafts.setdefault(key, value)
         except Exception:
             log.exception("a case page draft provider failed; the page is shown without it")
-    staff_ids = [u for u in workflow.policy.known_staff() if u != staff.user_id]
+    staff_ids = [u for u in workflow.assignable(detail.case) if u != staff.user_id]
     return render(
         request, "case.html", status, flashes=flashes,
         detail=detail, case=detail.case, items=conversation(detail),
