@@ -7,6 +7,10 @@
   questions (``bot.faq.similar``) and their staff answers; 「この回答を使う」 reloads the page with
   the reply box filled in (``?use=case:12``; works without JavaScript), and a small script
   (``/static/faq.js``) fills it in place when JavaScript runs.
+  Finding them may run the embedding model (seconds on a busy machine), so the case page does
+  not wait for it: the panel is a slot that ``/static/similar.js`` fills from
+  ``/cases/{id}/similar`` (``bot.web.pages.similar``); without JavaScript its link opens the
+  page with the panel computed inline (``?similar=1``).
 """
 
 from __future__ import annotations
@@ -41,14 +45,22 @@ def faq_panel(request, detail):
     return CasePanel("FAQ", "faq/_case_panel.html", {"entries": entries, "has_reply": bool(replies)})
 
 
-def similar_panel(request, detail):
+SIMILAR_TITLE = "類似の相談・FAQ"
+
+
+def similar_panel(request, detail, *, inline: bool = False):
+    """The panel: a slot filled later (``inline`` or ``?similar=1``: the items themselves)."""
     from bot.web.pages.case import CasePanel
 
     similar = getattr(request.app.state.services, "similar", None)
     if similar is None:
         return None
+    if not inline and request.query_params.get("similar") != "1":
+        return CasePanel(SIMILAR_TITLE, "faq/_similar_slot.html",
+                         {"src": f"/cases/{detail.case.id}/similar",
+                          "can_reply": _can_reply(request, detail)})
     items = similar.for_case(detail)
-    return CasePanel("類似の相談・FAQ", "faq/_similar_panel.html",
+    return CasePanel(SIMILAR_TITLE, "faq/_similar_panel.html",
                      {"items": items, "can_reply": _can_reply(request, detail)})
 
 

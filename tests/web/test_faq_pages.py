@@ -114,7 +114,16 @@ def test_similar_resolved_cases_and_one_click_reply(console):
     answered_case(console, "除雪車の更新に使える補助金はありますか？", "除雪車は交付金の対象外です。")
     now, _ = console.slack_case("協力隊の任期が終わった後に起業する場合、道の補助はありますか？")
     client = console.client(STAFF)
-    page = client.get(f"/cases/{now.id}").text
+    # the case page does not wait for the search: a slot that /static/similar.js fills
+    slot = client.get(f"/cases/{now.id}").text
+    assert "類似の相談・FAQ" in slot and f'data-similar-src="/cases/{now.id}/similar"' in slot
+    assert f'href="/cases/{earlier.id}"' not in slot
+    assert f'href="/cases/{now.id}?similar=1"' in slot                 # without JavaScript
+    fragment = client.get(f"/cases/{now.id}/similar")
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert f'href="/cases/{earlier.id}"' in fragment.text
+    assert console.client(None).get(f"/cases/{now.id}/similar").status_code == 303   # sign in
+    page = client.get(f"/cases/{now.id}?similar=1").text
     assert "類似の相談・FAQ" in page and f'href="/cases/{earlier.id}"' in page
     assert "ワンストップ窓口が相談に乗ります" in page
     assert "除雪車は交付金の対象外です。" not in page    # not similar enough
@@ -129,7 +138,7 @@ def test_similar_resolved_cases_and_one_click_reply(console):
     entry = console.services.faq.create(LEAD, question="協力隊の任期後に起業するときの道の支援は？",
                                         answer="起業支援の交付金があります。", approve=True).entry
     console.services.similar.candidates(fresh=True)
-    page = client.get(f"/cases/{now.id}").text
+    page = client.get(f"/cases/{now.id}/similar").text
     assert f'href="/faq/{entry.id}"' in page and f"use=faq:{entry.id}" in page
 
 
