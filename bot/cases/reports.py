@@ -12,14 +12,16 @@ import time
 from datetime import datetime
 from typing import Iterator
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from bot.cases import feedback, queries, queue, stats
-from bot.cases.models import CaseRow
+from bot.cases.models import CaseRow, EventRow, TurnRow
 from bot.cases.views import CaseDetail, CaseStats
 
 OPTIONS_TTL_S = 600.0   # the menus change rarely; the programme list reads every case
+STATS_TTL_S = 300.0     # statistics kept while nothing changed (a safety net beyond that check)
+STATS_KEPT = 16         # periods remembered
 EXPORT_BATCH = 200
 
 
@@ -54,8 +56,30 @@ class CaseReports:
 
     def stats(self, *, since: datetime | None = None, until: datetime | None = None) -> CaseStats:
         """Statistics of the cases started in [since, until) — the numbers of the console's
-        集計 page and of `consult cases stats`."""
-        return self._run(lambda s, now: stats.stats(s, since, until), write=False)
+        集計 page and of `consult cases stats`.
+
+        Computing them reads every case of the period (seconds over 100,000 cases on a busy
+        machine), so a result is kept until anything changes: every change that moves a number
+        adds an event or a turn (a new case, feedback, an escalation, a staff action, a
+        municipality correction), so the newest event and turn ids are the check — two index
+        lookups — with STATS_TTL_S as a safety net."""
+        key = (since, until)
+        memo: dict = self.__dict__.setdefault("_stats_cache", {})
+
+        def work(s: Session, now: datetime) -> CaseStats:
+            signature = (s.scalar(select(func.max(EventRow.id))), s.scalar(select(func.max(TurnRow.id))))
+            cached = memo.get(key)
+            if cached is not None and cached[0] == signature \
+                    and time.monotonic() - cached[1] < STATS_TTL_S:
+                return cached[2]
+            result = stats.stats(s, since, until)
+            with self._options_lock:
+                if len(memo) >= STATS_KEPT:
+                    memo.pop(next(iter(memo)))
+                memo[key] = (signature, time.monotonic(), result)
+            return result
+
+        return self._run(work, write=False)
 
     def export_ids(self, f: queue.QueueFilter, *, me: str | None = None) -> list[int]:
         """Ids of the cases under ``f`` (its tab included), oldest first."""

@@ -80,3 +80,20 @@ def test_cli_prints_the_same_numbers(seeded):
     assert "2026-11-02: 5 = 1 / 2 / 2、👍 50%" in text
     bad = runner.invoke(app, ["cases", "stats", "--until", "来週"])
     assert bad.exit_code == 2 and "来週" in bad.output
+
+
+def test_statistics_are_kept_until_something_changes(seeded):
+    """The store keeps a period's statistics while no event or turn was added; every change
+    that moves a number adds one, so the next call computes them again."""
+    store, ids = seeded.store, seeded.ids
+    first = store.stats()
+    assert store.stats() is first                                   # nothing changed: kept
+    store.escalate(ids["k1"], actor="U100")                         # an event
+    escalated = store.stats()
+    assert escalated is not first
+    assert escalated.by_status["needs_staff"] == first.by_status["needs_staff"] + 1
+    _, turn = ask(store, "k9", "新しい質問です", answer("回答です。", None), municipality="旭川市")
+    asked = store.stats()                                           # a turn (and a new case)
+    assert asked.total == first.total + 1 and asked.turns == first.turns + 1
+    store.record_feedback(turn, user_id="U100", value="down")
+    assert store.stats().feedback_down == asked.feedback_down + 1
