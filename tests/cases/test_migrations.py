@@ -155,3 +155,21 @@ def test_store_without_upgrade_reports_unmigrated(db_settings):
         assert not store.is_migrated()
     finally:
         store.close()
+
+
+def test_queue_cover_index_on_postgresql(store):
+    """Revision 0008: the queue's counts and searches read status and sort keys from an
+    index-only scan on PostgreSQL (nothing on SQLite)."""
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            names = {r[0] for r in conn.execute(text(
+                "SELECT name FROM sqlite_master WHERE type = 'index'"))}
+            assert "ix_consult_cases_queue_cover" not in names
+            return
+        definition = conn.execute(text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_consult_cases_queue_cover' "
+            "AND schemaname = current_schema()")).scalar()
+    assert definition is not None
+    assert "(id) INCLUDE (status, updated_at, escalated_at)" in definition
