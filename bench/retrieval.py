@@ -447,6 +447,7 @@ def main(argv=None) -> int:
     ap.add_argument("--distractors", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=2, help="latency rounds over the seed + OOS questions")
     ap.add_argument("--scale", type=int, default=20000)
+    ap.add_argument("--out", type=Path, default=RESULTS / "retrieval.json", help="where the JSON goes")
     args = ap.parse_args(argv)
     import os
 
@@ -475,6 +476,8 @@ def main(argv=None) -> int:
     oos = questions(EVAL / "out_of_scope.jsonl")
     seed_hold = load_qa(EVAL / "seed_qa_holdout.jsonl")
     oos_hold = questions(EVAL / "out_of_scope_holdout.jsonl")
+    seed_hold2 = load_qa(EVAL / "seed_qa_holdout2.jsonl")
+    oos_hold2 = questions(EVAL / "out_of_scope_holdout2.jsonl")
     if not args.skip_seed:
         hr(f"Seed set vs bundled knowledge base + >= {args.distractors} distractor chunks")
         seed_settings = build_seed(args.root, args.distractors)
@@ -490,38 +493,48 @@ def main(argv=None) -> int:
         hr(f"Held-out seed set ({len(seed_hold)} questions never used for tuning), same index")
         results["seed_holdout"], hold_rows = eval_modes(retriever, seed_hold)
         results["seed_holdout_without_rescoring"] = without_rescoring(retriever, seed_hold, hold_rows)
+        hr(f"Fresh held-out seed set ({len(seed_hold2)} questions, round 2, never used for tuning)")
+        results["seed_holdout2"], hold2_rows = eval_modes(retriever, seed_hold2)
+        results["seed_holdout2_without_rescoring"] = without_rescoring(retriever, seed_hold2, hold2_rows)
         if args.only_seed_retrieval:
-            return _write(results)
+            return _write(results, args.out)
         hr("Evidence strength: in-scope answered vs out-of-scope declined")
         results["evidence"] = calibrate(retriever, seed, oos)
         results["evidence_holdout"] = decision_rates(retriever, seed_hold, oos_hold)
+        results["evidence_holdout2"] = decision_rates(retriever, seed_hold2, oos_hold2)
         hr("The answerer's decision (evidence + coverage of the question's own key terms)")
         results["answer_rates"] = answer_rates(seed_settings, retriever, seed, oos, "tuning sets")
         results["answer_rates_holdout"] = answer_rates(seed_settings, retriever, seed_hold, oos_hold,
                                                        "held-out sets")
+        results["answer_rates_holdout2"] = answer_rates(seed_settings, retriever, seed_hold2, oos_hold2,
+                                                        "fresh held-out sets")
         results["issue_examples"] = answer_rates(seed_settings, retriever, seed[:1],
                                                  ISSUE_OOS, "issue 15 examples (with one in-scope)")
         hr("Extractive answers: quote precision and first cited passage")
         results["quotes"] = quote_precision(seed_settings, retriever, seed, "tuning seed set")
         results["quotes_holdout"] = quote_precision(seed_settings, retriever, seed_hold, "held-out seed set")
+        results["quotes_holdout2"] = quote_precision(seed_settings, retriever, seed_hold2,
+                                                     "fresh held-out seed set")
         if not args.skip_conversations:
             hr("Conversations (tests/eval/conversations*.jsonl) against the same distractor index")
             results["conversations"] = conversation_accuracy(
                 seed_settings, retriever, EVAL / "conversations.jsonl", "tuning conversations")
             results["conversations_holdout"] = conversation_accuracy(
                 seed_settings, retriever, EVAL / "conversations_holdout.jsonl", "held-out conversations")
+            results["conversations_holdout2"] = conversation_accuracy(
+                seed_settings, retriever, EVAL / "conversations_holdout2.jsonl",
+                "fresh held-out conversations")
 
     if not args.skip_scale:
         hr(f"Latency at >= {args.scale} chunks: ours vs stock EnsembleRetriever(BM25Retriever + Chroma)")
         scale_settings = build_scale(args.root, args.scale)
         results["scale"] = latency_at_scale(scale_settings, seed, oos, rounds=args.rounds)
 
-    return _write(results)
+    return _write(results, args.out)
 
 
-def _write(results: dict) -> int:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "retrieval.json"
+def _write(results: dict, path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nresults written to {path}")
     return 0

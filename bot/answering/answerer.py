@@ -252,7 +252,8 @@ class Answerer:
 
         quotes = extractive.select_sentences(
             retrieval_query, passages, tokenize,
-            focus=question if retrieval_query != question else None)
+            focus=question if retrieval_query != question else None,
+            key_terms=followup.terms(question).key_terms)
         if not quotes:
             return Answer(text=DECLINE_TEXT, answered=False, mode="none",
                           fallback_reason=fallback_reason, **base)

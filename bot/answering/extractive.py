@@ -63,16 +63,19 @@ class Quote:
 def select_sentences(question: str, passages: Sequence[Passage], tokenize: Callable[[str], list[str]],
                      *, max_sentences: int = 3, max_passages: int = 3, per_passage: int = 2,
                      focus: str | None = None, duplicate_threshold: float = 0.6,
-                     min_relative: float = 0.4, other_section_relative: float = 0.7) -> list[Quote]:
+                     min_relative: float = 0.4, other_section_relative: float = 0.7,
+                     key_terms: Sequence[str] | None = None) -> list[Quote]:
     """Score every sentence of the top passages by overlap with the question's content words
     (words of `focus`, the latest question of a follow-up, count double) and by passage rank.
 
     A sentence scoring below `min_relative` of the best one is not quoted beside it (a stray
     shared word is not evidence). Of two near-duplicate sentences (an FAQ row restating the
     document) the one from the earlier passage is quoted: the retriever puts the primary source
-    first. A sentence from another section than the best one's (another programme) is quoted
-    only when it scores at least `other_section_relative` of the best: it must answer the
-    question too, not merely share a word with it."""
+    first. The lead section is that of the first passage with a sentence scoring at least
+    `other_section_relative` of the best. A sentence from another section (another programme)
+    is quoted only when it scores that much too, and, given the question's `key_terms`, only
+    when it mentions one of them (not a facet) that the quotes before it do not: it must answer
+    a part of the question, not merely share a word with it."""
     q_tokens = set(content_tokens(tokenize(question)))
     focus_tokens = set(content_tokens(tokenize(focus))) if focus else set()
     candidates: list[Quote] = []
@@ -91,8 +94,14 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
     best = sorted(candidates, key=lambda q: -q.score)
     floor = max(1.0, min_relative * best[0].score)
     other_floor = max(floor, other_section_relative * best[0].score)
-    lead_subject = subject_key(passages[best[0].passage_index])
+    # The lead section: of the passages with a sentence near the best one (a sentence another
+    # section would need to be quoted at all), the one the retriever ranked first.
+    lead_index = min(q.passage_index for q in best if q.score >= other_floor)
+    lead_subject = subject_key(passages[lead_index])
     chosen: list[tuple[Quote, frozenset[str]]] = []
+    if key_terms is not None:
+        best = ([q for q in best if subject_key(passages[q.passage_index]) == lead_subject] +
+                [q for q in best if subject_key(passages[q.passage_index]) != lead_subject])
 
     def passage_full(index: int) -> bool:
         return sum(1 for q, _ in chosen if q.passage_index == index) >= per_passage
@@ -101,9 +110,14 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
         if len(chosen) >= max_sentences:
             break
         if chosen and quote.score < floor:
-            break
-        if chosen and quote.score < other_floor and \
-                subject_key(passages[quote.passage_index]) != lead_subject:
+            if key_terms is None:
+                break
+            continue
+        elsewhere = subject_key(passages[quote.passage_index]) != lead_subject
+        if chosen and elsewhere and quote.score < other_floor:
+            continue
+        if elsewhere and key_terms is not None and not _adds_a_term(
+                quote.text, [q.text for q, _ in chosen], key_terms, tokenize):
             continue
         sh = shingles(quote.text)
         twin = next((i for i, (_, other) in enumerate(chosen)
@@ -117,6 +131,20 @@ def select_sentences(question: str, passages: Sequence[Passage], tokenize: Calla
             continue
         chosen.append((quote, sh))
     return sorted((q for q, _ in chosen), key=lambda q: (q.passage_index, q.position))
+
+
+def _adds_a_term(sentence: str, quoted: Sequence[str], key_terms: Sequence[str],
+                 tokenize: Callable[[str], list[str]]) -> bool:
+    """Does `sentence` (from another section than the lead) answer a part of the question the
+    quotes so far do not: a key term of the question (not a facet) it mentions and they do not?"""
+    from bot.answering.followup import is_facet
+    from bot.answering.rescoring import mentioned
+
+    topics = [t for t in key_terms if not is_facet(t)]
+    if not topics:
+        return False
+    new = mentioned(topics, sentence, tokenize) - mentioned(topics, "\n".join(quoted), tokenize)
+    return bool(new)
 
 
 def primary_first(quotes: list[Quote], passages: Sequence[Passage], question: str,

@@ -192,6 +192,35 @@ def key_units(text: str) -> list[str]:
     return out
 
 
+_JOINING = (("形状詞",), ("接尾辞", "形状詞的"), ("接頭辞",))
+
+
+def phrases(text: str) -> list[str]:
+    """Noun phrases Sudachi leaves in parts (mode C): 「人的支援」「情報支援」「財政的支援」
+    「デジタル人材」 — runs of nouns (with 形状詞, 的, prefixes) of two or more units, kept when a
+    unit names something (not only domain, facet or vague words). Headings are written this way
+    (「3 人的支援」), so the rescoring looks for the whole phrase too."""
+    from ingest.tokenizer import morphemes
+
+    out, run = [], []
+
+    def flush():
+        nouns = [m for m in run if m.pos[0] == "名詞"]
+        if len(run) >= 2 and nouns and run[-1].pos[0] == "名詞" and any(
+                {m.form, m.surface}.isdisjoint(DOMAIN_WORDS | FACET_WORDS | VAGUE_WORDS)
+                and not _plain(m.form) for m in run if m.pos[0] != "接尾辞"):
+            out.append("".join(m.surface for m in run))
+        run.clear()
+
+    for m in morphemes(_norm(text), compounds=True):
+        if (_is_noun(m.pos) and m.pos[2] != "副詞可能") or any(m.pos[: len(j)] == j for j in _JOINING):
+            run.append(m)
+        else:
+            flush()
+    flush()
+    return list(dict.fromkeys(out))
+
+
 def is_facet(term: str) -> bool:
     return term in FACET_WORDS
 

@@ -23,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+PHRASES = True
 _FAQ_Q_PREFIXES = ("Q:", "Q：", "Ｑ:", "Ｑ：")
 
 
@@ -49,14 +50,18 @@ class Focus:
 
     terms: tuple[str, ...]
     tokens: frozenset[str]
+    # noun phrases Sudachi splits (「人的支援」): they count only where written whole
+    phrases: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, question: str) -> "Focus":
         from bot.answering.evidence import content_tokens
-        from bot.answering.followup import terms
+        from bot.answering.followup import phrases, terms
         from ingest.tokenizer import tokenize
 
-        return cls(terms(question).key_terms, frozenset(content_tokens(tokenize(question))))
+        key = terms(question).key_terms
+        extra = tuple(p for p in phrases(question) if p not in key) if PHRASES else ()
+        return cls(key, frozenset(content_tokens(tokenize(question))), extra)
 
 
 def _fold(text: str) -> str:
@@ -81,12 +86,13 @@ def heading_of(text: str, metadata: dict) -> str:
 
 
 def term_share(terms: Sequence[str], hay: str, hay_tokens: set[str],
-               tokenize: Callable[[str], list[str]]) -> float:
-    """Share (by length) of `terms` that `hay` mentions, whole or by all of their parts."""
-    total = sum(_weight(t) for t in terms)
+               tokenize: Callable[[str], list[str]], phrases: Sequence[str] = ()) -> float:
+    """Share (by length) of `terms` that `hay` mentions, whole or by all of their parts, and of
+    `phrases`, whole only."""
+    total = sum(_weight(t) for t in terms) + sum(_weight(p) for p in phrases)
     if not total:
         return 0.0
-    got = 0
+    got = sum(_weight(p) for p in phrases if _fold(p) in hay)
     for term in terms:
         if _fold(term) in hay:
             got += _weight(term)
@@ -128,9 +134,9 @@ def features(focus: Focus, text: str, metadata: dict,
     heading = heading_of(text, metadata)
     hay = _fold(f"{metadata.get('section', '')}\n{text}")
     hay_tokens = set(tokenize(hay))
-    terms = term_share(focus.terms, hay, hay_tokens, tokenize)
+    terms = term_share(focus.terms, hay, hay_tokens, tokenize, focus.phrases)
     head = _fold(heading)
-    title = term_share(focus.terms, head, set(tokenize(head)), tokenize) if head else 0.0
+    title = term_share(focus.terms, head, set(tokenize(head)), tokenize, focus.phrases) if head else 0.0
     sentence = best_sentence_share(focus.tokens, split_sentences(text), tokenize)
     return terms, title, sentence
 
@@ -140,7 +146,7 @@ def rescore(fused: Sequence[tuple[str, float]], texts: dict[str, tuple[str, dict
             cache: dict | None = None) -> list[tuple[str, float]]:
     """`fused` best-first (id, score); `texts` id -> (text, metadata) for at least the head.
     Returns the list re-ordered: the head rescored, the rest unchanged after it."""
-    if not params.active or not (focus.terms or focus.tokens):
+    if not params.active or not (focus.terms or focus.tokens or focus.phrases):
         return list(fused)
     head = [(cid, s) for cid, s in fused[: params.depth] if cid in texts]
     if len(head) < 2:

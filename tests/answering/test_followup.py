@@ -125,3 +125,29 @@ def test_masked_personal_data_is_no_key_term():
               "私のマイナンバーは［マイナンバー］です。")
     assert not {"電話番号", "メールアドレス"} & set(t.key_terms)
     assert {"DX", "アドバイザー", "派遣"} <= set(t.key_terms)
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("そのうち人的支援にはどんなものがありますか？", ["人的支援"]),
+    ("その中の情報支援について詳しく教えてください。", ["情報支援"]),
+    ("財政的支援の内容は？", ["財政的支援"]),
+    ("デジタル人材の派遣もありますか？", ["デジタル人材"]),
+    ("道の市町村支援にはどんなメニューがありますか？", []),   # only domain words
+])
+def test_phrases_keep_the_noun_phrases_sudachi_splits(question, expected):
+    from bot.answering.followup import phrases
+
+    assert phrases(question) == expected
+
+
+def test_rescoring_counts_a_phrase_only_where_it_is_written_whole():
+    from bot.answering.rescoring import Focus, features
+    from ingest.tokenizer import tokenize
+
+    focus = Focus.of("その中の情報支援について詳しく教えてください。")
+    assert "情報支援" in focus.phrases
+    heading = features(focus, "振興局が中心となって課題を把握・共有。", {"section": "VI > 2 情報支援 > (1) 課題把握"},
+                       tokenize)
+    apart = features(focus, "「資金・人・情報」の3つの側面から積極的に支援を行う。", {"section": "VI 市町村戦略支援"},
+                     tokenize)
+    assert heading[0] > apart[0]

@@ -190,3 +190,35 @@ def test_extractive_treats_a_shorter_restatement_as_the_same_sentence():
     quotes = select_sentences("ふるさと納税の研修会はありますか？",
                               [_p("s", long), _p("f", f"Q: 研修会は？\nA: {short}", "faq")], tokenize)
     assert [q.passage_index for q in quotes] == [0]
+
+
+def _sec(cid: str, text: str, section: str) -> "Passage":
+    from bot.domain import Passage
+
+    return Passage(chunk_id=cid, text=text, source="s.md", title="戦略", section=section, page=None,
+                   doc_type="strategy", score=1.0)
+
+
+def test_a_quote_from_another_section_must_answer_a_part_of_the_question():
+    from bot.answering.extractive import select_sentences
+    from bot.answering.followup import terms
+    from ingest.tokenizer import tokenize
+
+    own = _sec("a", "地域の課題解決や地域活性化を図るため、市町村等の創意あふれる主体的な取組を支援。",
+               "VI > 1 財政的支援 > (1) 地域づくり総合交付金")
+    faq = _sec("b", "地域づくり総合交付金があります。", "VI > 1 財政的支援 > (1) 地域づくり総合交付金")
+    other = _sec("c", "市町村が地域創生に取り組むことができるよう、国の地方創生関係交付金の活用に向けた助言を実施。",
+                 "VI > 1 財政的支援 > (3) 国の地方創生関係交付金の活用に向けた支援")
+    question = "地域の活性化に使える、道の総合的な交付金について教えてください。"
+    key = terms(question).key_terms
+    # without the key terms the other programme's sentence is quoted for sharing 交付金 and 地域
+    loose = select_sentences(question, [own, faq, other], tokenize, other_section_relative=0.3)
+    assert 2 in {q.passage_index for q in loose}
+    strict = select_sentences(question, [own, faq, other], tokenize, other_section_relative=0.3,
+                              key_terms=key)
+    assert {q.passage_index for q in strict} == {0, 1}
+    # a sentence of another section naming a term the lead quotes lack is quoted
+    dx = _sec("d", "デジタル人材の不足に悩む市町村にアドバイザーを派遣。", "VI > 3 人的支援 > (2) デジタル化")
+    q2 = "国の交付金とデジタル人材の派遣について教えてください。"
+    got = select_sentences(q2, [other, dx], tokenize, other_section_relative=0.1, key_terms=terms(q2).key_terms)
+    assert [q.passage_index for q in got] == [0, 1]
