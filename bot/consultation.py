@@ -2,7 +2,7 @@
 
 ``ConsultationService.consult(inquiry)``:
 
-1. masks personal data in the question (``bot.answering.pii.mask_pii``) before anything leaves
+1. masks personal data in the question (``bot.pii.PiiGuard``, handed in) before anything leaves
    the process — the answerer, the logs and the case store only ever see the masked text;
 2. in ONE database transaction claims the delivery key (a retried Slack delivery returns
    ``ConsultResult(duplicate=True)`` without answering or writing anything), opens, continues or
@@ -46,6 +46,7 @@ from bot.cases.views import CaseView, EscalationReason, TurnView
 from bot.domain import Answer, ConsultResult, Inquiry, Passage
 from bot.errors import ConsultError, StoreUnavailable
 from bot.municipality import MunicipalityMap, ProfileLookup, find_municipality
+from bot.pii import PiiGuard
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,6 @@ def answer_from_turn(turn: TurnView) -> Answer:
                   sources=sources, model=turn.model, prompt_version=turn.prompt_version,
                   evidence=float(turn.evidence or 0.0), latency_ms=int(turn.latency_ms or 0),
                   fallback_reason=turn.fallback_reason)
-
-
-def _mask(text: str) -> tuple[str, list[str]]:
-    from bot.answering.pii import mask_pii
-
-    masked, kinds = mask_pii(text)
-    return masked, list(kinds)
 
 
 class _SeenKeys:
@@ -100,8 +94,9 @@ class _SeenKeys:
 class ConsultationService:
     def __init__(self, *, settings, answerer, store, municipalities: MunicipalityMap | None = None,
                  spool: Spool | None = None, dedupe_ttl_s: int = DEDUPE_TTL_S,
-                 profiles: ProfileLookup | None = None):
+                 profiles: ProfileLookup | None = None, pii: PiiGuard | None = None):
         self.settings = settings
+        self.pii = pii if pii is not None else PiiGuard.from_settings(settings)
         self.answerer = answerer
         self.store = store
         self.municipalities = municipalities if municipalities is not None else \
@@ -119,7 +114,7 @@ class ConsultationService:
         ``resume=True`` (the durable inbox re-running a delivery after a crash): when the key was
         claimed by an earlier attempt, that attempt's turn is returned (or, if it never got its
         answer, answered now) instead of a duplicate."""
-        masked, kinds = _mask(inquiry.question)
+        masked, kinds = self.pii.mask(inquiry.question)
         key = inquiry.dedupe_key
         if key and not resume and self._seen.seen(key):  # handled here (maybe while the DB was down)
             return self._duplicate(self._find_case(inquiry), kinds)
@@ -176,7 +171,7 @@ class ConsultationService:
                         comment: str | None = None) -> CaseView:
         """👍/👎 on a turn; a new 👎 sends an answered case to needs_staff."""
         if comment is not None:
-            comment, _ = _mask(comment)
+            comment, _ = self.pii.mask(comment)
         return self.store.record_feedback(turn_id, user_id=user_id, value=value, comment=comment)
 
     def escalate(self, case: int | str, *, user_id: str,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # imports stay lazy so `consult --help` is instant
     from bot.faq.service import FaqService
     from bot.faq.similar import SimilarCases
     from bot.faq.sync import FaqIndexSync
+    from bot.pii import PiiGuard
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Services:
     faq: "FaqService | None" = None      # FAQ entries from staff answers (bot.faq)
     faq_sync: "FaqIndexSync | None" = None   # keeps this process's index in step with them
     similar: "SimilarCases | None" = None     # similar past cases for the staff surfaces
+    pii: "PiiGuard | None" = None             # the one PII guard (bot.pii): every path masks with it
 
     def start_background(self) -> None:
         """Long-running processes (serve, web, chat): start the FAQ index sync thread."""
@@ -50,7 +52,9 @@ def build_services(settings: Settings) -> Services:
     from bot.consultation import ConsultationService
     from bot.faq.similar import SimilarCases
     from bot.faq.sync import FaqIndexSync
+    from bot.pii import PiiGuard
 
+    pii = PiiGuard.from_settings(settings)
     retriever = HybridRetriever.from_settings(settings)
     answerer = Answerer.from_settings(settings, retriever)
     store = CaseStore.from_settings(settings)
@@ -61,16 +65,17 @@ def build_services(settings: Settings) -> Services:
 
         profiles = ProfileLookup(make_client(settings))
     consultation = ConsultationService(settings=settings, answerer=answerer, store=store,
-                                       profiles=profiles)
+                                       profiles=profiles, pii=pii)
     similar = SimilarCases.from_settings(settings, store)
-    workflow = build_workflow(settings, store, similar=similar)
+    workflow = build_workflow(settings, store, similar=similar, pii=pii)
     faq_sync = FaqIndexSync(settings, store, after_round=similar.warm)
     return Services(settings, retriever, answerer, store, consultation, workflow,
                     build_faq(settings, store, workflow, on_change=faq_sync.wake), faq_sync,
-                    similar)
+                    similar, pii)
 
 
-def build_workflow(settings: Settings, store: "CaseStore", *, similar=None) -> "StaffWorkflow":
+def build_workflow(settings: Settings, store: "CaseStore", *, similar=None,
+                   pii=None) -> "StaffWorkflow":
     """The one staff workflow (Slack, web console and CLI call it): the staff teams
     (``CONSULT_TEAMS_FILE``, else one team from the staff channel and users; a bad file raises
     ConfigError naming the line), the team-aware staff policy, the router handed to the store
@@ -80,16 +85,20 @@ def build_workflow(settings: Settings, store: "CaseStore", *, similar=None) -> "
     from bot.cases.workflow import StaffWorkflow
     from bot.teams import Teams
 
+    from bot.pii import PiiGuard
+
+    mask = (pii or PiiGuard.from_settings(settings)).mask_text
     teams = Teams.from_settings(settings)
     if not teams.single_team:
         store.router = teams.route
     if settings.slack_bot_token is None:
-        return StaffWorkflow(store, TeamStaffPolicy.from_settings(settings, teams=teams))
+        return StaffWorkflow(store, TeamStaffPolicy.from_settings(settings, teams=teams), mask=mask)
     from bot.slack.client import make_client
     from bot.slack.staff.notify import SlackStaffNotifier
 
     client = make_client(settings)
-    workflow = StaffWorkflow(store, TeamStaffPolicy.from_settings(settings, client, teams=teams))
+    workflow = StaffWorkflow(store, TeamStaffPolicy.from_settings(settings, client, teams=teams),
+                             mask=mask)
     workflow.notifier = SlackStaffNotifier(client, store, settings.staff_channel,
                                            channel_for=workflow.card_channel,
                                            team_name=workflow.team_name, similar=similar)

@@ -37,6 +37,8 @@ class Settings(IndexSettings):
     inbox_lease_s: float = Field(30.0, validation_alias="CONSULT_INBOX_LEASE_S", ge=1)
     http_port: int = Field(3000, validation_alias="PORT", gt=0, lt=65536)
     log_level: str = Field("INFO", validation_alias="CONSULT_LOG_LEVEL")
+    # the PII guard's name detection (GiNZA NER; ~500 MB, ~3 s to load once per process)
+    pii_ner: bool = Field(True, validation_alias="CONSULT_PII_NER")
     # ---- the staff web console (bot/web) ----
     # False: this process serves no console (`consult serve --no-web` sets it): App Home then
     # offers no 「職員用ページを開く」 button

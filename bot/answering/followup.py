@@ -108,8 +108,8 @@ class Decision:
         return f"{self.context}\n{question}" if self.follow_up and self.context else question
 
 
-# Masked personal data (［電話番号］, ［マイナンバー］ …, see pii.py) is no part of the topic.
-_MASK = re.compile(r"［[^］]{1,20}］")
+# Masked personal data (〔電話番号〕, 〔個人番号〕 …, see bot/pii) is no part of the topic.
+_MASK = re.compile(r"〔[^〕]{1,8}〕|［[^］]{1,20}］")
 
 
 def _norm(text: str) -> str:

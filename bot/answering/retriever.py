@@ -138,7 +138,10 @@ class HybridRetriever(BaseRetriever):
         doc_type = doc_type if doc_type is not None else self.doc_type
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; use one of {MODES}")
-        query = (query or "").strip()
+        from bot.pii.spans import strip_placeholders
+
+        query = strip_placeholders(query or "").strip()
+        focus = strip_placeholders(focus) if focus else focus
         if not query:
             return Ranked()
         handle = self.handle()

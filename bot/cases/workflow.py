@@ -15,7 +15,7 @@ For every action the service, in this order:
    officer is told when the case is taken or resolved, a reply is posted into the officer's
    thread. Without Slack (``NullNotifier``) a reply is recorded only, and the result says so.
 
-Notes and replies are stored masked (``mask_staff_text``: the one place that calls the PII
+Notes and replies are stored masked (``self.mask``: the PII guard handed in; the one place that calls the PII
 engine); the reply posted into the officer's own thread shows the text as typed. A reply that
 cannot be posted is not recorded (``NotDelivered``), so the record never claims an answer the
 officer did not get. Side-effect failures after the action (card, notices) are logged; the
@@ -41,14 +41,6 @@ TEXT_MAX = 3000           # the Slack modal's limit, used by every surface
 MUNICIPALITY_MAX = 128
 NOT_STAFF = ("申し訳ありません。この操作は担当職員の方のみ行えます。"
              "ご不明な点がございましたら、県の担当窓口までお問い合わせください。")
-
-
-def mask_staff_text(text: str) -> str:
-    """Personal data masked out of a staff note or reply before it is stored (the one call site
-    of the PII engine for staff text: swapping the engine is this one line)."""
-    from bot.answering.pii import mask_pii
-
-    return mask_pii(text)[0]
 
 
 class StaffNotifier(Protocol):
@@ -108,11 +100,15 @@ class ActionResult:
 
 class StaffWorkflow:
     def __init__(self, store, policy: StaffPolicy, notifier: StaffNotifier | None = None, *,
-                 mask: Callable[[str], str] = mask_staff_text, teams=None,
+                 mask: Callable[[str], str] | None = None, teams=None,
                  directory: MunicipalityDirectory | None = None) -> None:
         self.store = store
         self.policy = policy
         self.notifier = notifier or NullNotifier()
+        if mask is None:            # the product's one PII guard (build_workflow hands it in)
+            from bot.pii import PiiGuard
+
+            mask = PiiGuard().mask_text
         self.mask = mask
         # bot.teams.Teams (the team-aware policy's, unless given); None: no teams at all
         self.teams = teams if teams is not None else getattr(policy, "teams", None)

@@ -84,7 +84,7 @@ def ask(ctx: typer.Context,
         as_json: bool = typer.Option(False, "--json", help="結果を JSON で出力します"),
         k: int = typer.Option(5, "--k", min=1, max=20, help="根拠として使う資料の件数")) -> None:
     """質問に1回回答します（相談記録に残ります）。"""
-    from bot.answering.pii import PII_NOTICE
+    from bot.pii import PII_NOTICE
 
     if not question.strip():
         typer.echo("エラー: 質問が空です。質問文を指定してください。", err=True)
@@ -96,7 +96,7 @@ def ask(ctx: typer.Context,
     _sync_faq(services)
     result = _consult(services, question, "cli", uuid.uuid4().hex[:12], _login())
     if as_json:
-        shown = _masked_question(question)
+        shown = _masked_question(services, question)
         typer.echo(json.dumps(answer_json(shown, result.answer, result.case_id), ensure_ascii=False))
         return
     if result.pii_kinds:
@@ -120,16 +120,14 @@ def _sync_faq(services) -> None:
         logging.getLogger(__name__).warning("FAQ index sync skipped (%s)", type(exc).__name__)
 
 
-def _masked_question(question: str) -> str:
-    from bot.answering.pii import mask_pii
-
-    return mask_pii(question)[0]
+def _masked_question(services, question: str) -> str:
+    return services.pii.mask_text(question)
 
 
 def chat(ctx: typer.Context,
          k: int = typer.Option(5, "--k", min=1, max=20, help="根拠として使う資料の件数")) -> None:
     """コンソールで相談します（履歴を保ったまま続けて質問できます。exit か Ctrl-D で終了）。"""
-    from bot.answering.pii import PII_NOTICE
+    from bot.pii import PII_NOTICE
 
     context = cli_context(ctx)
     context.quiet_logs_for_console()
@@ -155,7 +153,7 @@ def chat(ctx: typer.Context,
         if question.lower() in EXIT_WORDS:
             break
         if not interactive:
-            typer.echo(f"\n質問> {_masked_question(question)}")
+            typer.echo(f"\n質問> {_masked_question(services, question)}")
         streamed: list[str] = []
 
         def on_token(piece: str) -> None:

@@ -135,7 +135,7 @@ def test_weak_evidence_declines_without_calling_the_llm(llm_settings, make_answe
 
 
 def test_personal_data_is_masked_before_reaching_the_llm(llm_settings, openai_server):
-    from bot.answering.pii import MASKS
+    from bot.pii import PLACEHOLDERS
     from bot.services import build_services
 
     openai_server.script("DXアドバイザーを派遣しています[1]。")
@@ -149,8 +149,8 @@ def test_personal_data_is_masked_before_reaching_the_llm(llm_settings, openai_se
     sent = openai_server.chat_requests[0].messages[-1]["content"]
     for leaked in ("090-1234-5678", "taro@example.jp", "123456789018"):
         assert leaked not in sent
-    for mask in MASKS.values():
-        assert mask in sent
+    for kind in ("my_number", "phone", "email"):
+        assert PLACEHOLDERS[kind] in sent
     assert result.answer.mode == "llm" and result.case_id is not None
 
 

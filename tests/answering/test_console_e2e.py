@@ -48,7 +48,7 @@ def test_console_chat_eof_and_pii_notice(indexed_settings, tmp_path):
     proc = _run(["chat"], settings, tmp_path, stdin="DXのアドバイザーについて 090-1234-5678 まで電話ください")
     assert proc.returncode == 0, proc.stderr
     assert "個人情報" in proc.stdout and "090-1234-5678" not in proc.stdout
-    assert "［電話番号］" in proc.stdout
+    assert "〔電話番号〕" in proc.stdout
     assert "ご利用ありがとうございました" in proc.stdout
 
 

@@ -121,8 +121,8 @@ def test_coverage_notes_a_missing_facet_but_answers():
 
 
 def test_masked_personal_data_is_no_key_term():
-    t = terms("DXのアドバイザー派遣について、担当の［電話番号］か［メールアドレス］に連絡をください。"
-              "私のマイナンバーは［マイナンバー］です。")
+    t = terms("DXのアドバイザー派遣について、担当の〔電話番号〕か〔メール〕に連絡をください。"
+              "私のマイナンバーは〔個人番号〕です。")
     assert not {"電話番号", "メールアドレス"} & set(t.key_terms)
     assert {"DX", "アドバイザー", "派遣"} <= set(t.key_terms)
 

@@ -137,7 +137,7 @@ def test_text_is_checked_and_masked_and_the_officer_sees_it_as_typed(store, flow
     assert ("post_reply", case.id, STAFF, typed) in notifier.calls
     stored = result.event.text
     assert "011-231-4111" not in stored and "taro@example.jp" not in stored
-    assert "［電話番号］" in stored and "［メールアドレス］" in stored
+    assert "〔電話番号〕" in stored and "〔メール〕" in stored
     note = workflow.note(STAFF, case.id, "本人の番号 090-1111-2222").event
     assert "090-1111-2222" not in note.text and note.actor == STAFF
 

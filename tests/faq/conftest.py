@@ -18,10 +18,11 @@ BASIS = "VI 市町村戦略支援 > 3 人的支援 > (2) 市町村のデジタ�
 
 def staff_case(store, question="うちの町で電子申請を始めたいのですが、道のアドバイザーに来てもらえますか？"
                "担当は佐藤です。電話 011-231-4111",
-               reply="専門的知識を有するアドバイザーを道が派遣しています。振興局の地域政策課にお申し込みください。",
+               reply="専門的知識を有するアドバイザーを道が派遣しています。振興局の地域政策課（内線2345）に"
+                     "お申し込みください。",
                thread="1700000000.000100", answered=True, resolve=True):
     """A Slack case whose bot answer cited the DX section and that staff answered (and resolved)."""
-    from bot.answering.pii import mask_pii
+    from bot.pii import PiiGuard
 
     passage = Passage(chunk_id="c1", text="専門的知識を有するアドバイザーを道が確保し、派遣して相談対応する。",
                       source="strategy/hokkaido_strategy_excerpt.md", title="北海道総合戦略（抜粋）",
@@ -30,7 +31,7 @@ def staff_case(store, question="うちの町で電子申請を始めたいので
                     answered=answered, mode="extractive", sources=[passage] if answered else [],
                     evidence=0.8 if answered else 0.1)
     conv = Conversation(kind="slack", workspace="T1", channel="C0OFFICE", thread_ts=thread)
-    case, _ = store.add_turn(conv, Requester(OFFICER, "上川 太郎", "上川町"), mask_pii(question)[0],
+    case, _ = store.add_turn(conv, Requester(OFFICER, "上川 太郎", "上川町"), PiiGuard(ner=False).mask_text(question),
                              answer)
     event = store.add_staff_reply(case.id, reply, actor=STAFF)
     if resolve:

@@ -39,7 +39,7 @@ def test_the_whole_contract(cli_env):
     drafted = run("faq", "draft", case.ref)
     assert drafted.exit_code == 0, drafted.output
     assert "FAQ#1 の下書きを作成しました" in drafted.output
-    assert "注意: 個人名と思われる語" in drafted.output            # 佐藤 is still in the question
+    assert "注意: 電話番号・内線番号" in drafted.output       # 内線2345 is still in the answer
 
     refused = run("faq", "approve", "1")
     assert refused.exit_code == 1

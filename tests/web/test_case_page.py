@@ -67,7 +67,7 @@ def test_take_reply_note_resolve_reopen_and_municipality(console):
                       "電話 090-1234-5678 までどうぞ。"]               # as typed, escaped
     stored = [e for e in console.store.case_detail(case.id).events if e.kind == EventKind.STAFF_REPLY]
     assert stored[0].actor == STAFF and "090-1234-5678" not in stored[0].text   # masked
-    assert "［電話番号］" in stored[0].text
+    assert "〔電話番号〕" in stored[0].text
 
     secret = "内部限り NOTE-4411"
     page = client.get(f"/cases/{case.id}").text

@@ -27,7 +27,7 @@ def answered_case(console, question: str, reply: str, *, resolve: bool = True):
 
 def test_faq_from_a_case_edit_approve_with_warning_and_retire(console):
     case = answered_case(console, "協力隊の起業支援の補助はありますか？担当は佐藤です",
-                         "起業支援は道の地域づくり総合交付金の対象です。詳しくは振興局へ。")
+                         "起業支援は道の地域づくり総合交付金の対象です。詳しくは振興局（内線2345）へ。")
     client = console.client(STAFF)
     page = client.get(f"/cases/{case.id}").text
     assert 'action="/faq/draft"' in page and "FAQにする" in page
@@ -39,8 +39,9 @@ def test_faq_from_a_case_edit_approve_with_warning_and_retire(console):
     entry_id = int(entry_url.rsplit("/", 1)[1])
     page = client.get(entry_url).text
     assert f"FAQ#{entry_id} の下書きを作成しました" in page
-    assert "個人情報の確認" in page and "佐藤" in page   # the name is flagged on the page
-    assert "協力隊の起業支援の補助はありますか？" in page and "振興局へ" in page
+    assert "佐藤" not in page and "〔氏名〕" in page      # the name was masked (the PII guard)
+    assert "個人情報の確認" in page and "内線2345" in page   # what masking leaves is flagged
+    assert "協力隊の起業支援の補助はありますか？" in page and "振興局（内線2345）へ" in page
     assert 'list="faq-sections"' in page
 
     refused = post(client, f"/faq/{entry_id}/approve", page)
@@ -64,7 +65,7 @@ def test_faq_from_a_case_edit_approve_with_warning_and_retire(console):
     retired = post(client, f"/faq/{entry_id}/retire", page, reason="制度変更")
     assert retired.status_code == 303
     page = client.get(entry_url).text
-    assert "廃止" in page and "制度変更" in page and "変更：質問、該当箇所、分類" in page
+    assert "廃止" in page and "制度変更" in page and "変更：質問、回答、該当箇所、分類" in page
     trail = [(e.kind, e.actor) for e in console.services.faq.faq.detail(entry_id).events]
     assert trail == [("created", STAFF), ("edited", STAFF), ("approved", STAFF), ("retired", STAFF)]
     # the case page lists the entry made from it
@@ -106,7 +107,7 @@ def test_a_new_entry_from_scratch_is_escaped_and_masked(console):
     assert made.status_code == 303
     shown = client.get(made.headers["location"]).text
     assert "<script>alert(1)" not in shown and "&lt;script&gt;" in shown
-    assert "011-231-4111" not in shown and "［電話番号］" in shown
+    assert "011-231-4111" not in shown and "〔電話番号〕" in shown
 
 
 def test_similar_resolved_cases_and_one_click_reply(console):

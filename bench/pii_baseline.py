@@ -1,4 +1,7 @@
-"""Personal-data guard: find マイナンバー, phone numbers and e-mail addresses in a question and mask
+"""BASELINE ONLY (bench/pii.py): the regex masker the product used before bot/pii — kept verbatim
+to measure against in the same process; nothing in the product imports it.
+
+Personal-data guard: find マイナンバー, phone numbers and e-mail addresses in a question and mask
 them before the text goes anywhere (LLM, logs, case store).
 
 `mask_pii(text) -> (masked_text, kinds)`; `kinds` lists each kind found once, in a stable order.
