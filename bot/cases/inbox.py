@@ -261,10 +261,14 @@ class InboxActions:
         self._run(lambda s, now: _fenced(s, item_id, owner, now, **values))
 
     def inbox_finish(self, item_id: int, owner: str, state: str, *, progress: dict | None = None,
-                     case_id: int | None = None, error: str | None = None) -> None:
-        """End the item (posted / handed_off / ignored / duplicate). Raises LeaseLost."""
+                     case_id: int | None = None, error: str | None = None,
+                     payload: dict | None = None) -> None:
+        """End the item (posted / handed_off / ignored / duplicate). Raises LeaseLost.
+        ``payload``: what the delivery keeps once done (its question masked)."""
         assert state in DONE_STATES, state
         values: dict[str, Any] = {"state": str(state), "lease_until": None}
+        if payload is not None:
+            values["payload"] = payload
         if progress is not None:
             values["progress"] = progress
         if case_id is not None:

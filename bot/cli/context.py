@@ -18,6 +18,11 @@ class CliContext:
             level=getattr(logging, settings.log_level.upper(), logging.INFO),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        # No personal data in any log line, at any level (bot/pii/logs.py).
+        from bot.pii import PiiGuard
+        from bot.pii.logs import install
+
+        install(PiiGuard.from_settings(settings))
         # Quiet libraries that are chatty at INFO.
         for noisy in ("httpx", "chromadb", "urllib3", "slack_bolt.App"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -17,6 +17,7 @@ from bot.pii import numbers, rules
 from bot.pii.normalise import normalise
 from bot.pii.spans import KINDS, PLACEHOLDERS, Span, resolve
 
+_JAPANESE = re.compile(r"[ぁ-んァ-ヺ一-龥々]")
 _PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
 
 
@@ -51,7 +52,7 @@ class PiiGuard:
         t = norm.text
         found = (numbers.emails(t) + numbers.my_numbers(t) + numbers.phones(t)
                  + rules.addresses(t) + rules.birth_dates(t))
-        if self.ner and re.search(r"[^\x00-\x7f]|[A-Za-z]{2}", t):
+        if self.ner and _JAPANESE.search(t):        # names are detected in Japanese text only
             from bot.pii.names import names
 
             found += names(t)

@@ -69,6 +69,15 @@ class Progress:
     store: Any = None
     data: dict[str, Any] = field(default_factory=dict)
     case_id: int | None = None
+    mask: Callable[[str], str] | None = None     # the PII guard: the stored question when done
+
+    def done_payload(self) -> dict[str, Any] | None:
+        """The delivery as it stays in the inbox once done: its question masked (the officer's
+        own words are kept only while the delivery may still have to be answered)."""
+        text = self.item.payload.get("text")
+        if self.mask is None or not isinstance(text, str):
+            return None
+        return {**self.item.payload, "text": self.mask(text)}
 
     @property
     def durable(self) -> bool:
@@ -85,7 +94,8 @@ class Progress:
     def finish(self, state: str, error: str | None = None) -> None:
         if self.durable:
             self.store.inbox_finish(self.item.id, self.owner, state, progress=self.data,
-                                    case_id=self.case_id, error=error)
+                                    case_id=self.case_id, error=error,
+                                    payload=self.done_payload())
 
 
 class Deliverer:

@@ -305,8 +305,10 @@ class Inbox:
                 self._pending_wakes = max(0, self._pending_wakes - 1)
 
     def _process(self, item: InboxItem) -> None:
+        pii = getattr(self.services, "pii", None)
         progress = Progress(item, owner=self.owner, store=self.store,
-                            data=dict(item.progress), case_id=item.case_id)
+                            data=dict(item.progress), case_id=item.case_id,
+                            mask=pii.mask_text if pii is not None else None)
         try:
             self.deliverer.run(progress)
         except LeaseLost:

@@ -117,3 +117,24 @@ def test_the_issue_message_is_fully_masked(guard):
 def test_fast_path_skips_names_and_notice_is_polite(fast):
     assert fast.mask("山田太郎様") == ("山田太郎様", [])
     assert PiiGuard(ner=False).ner is False and "個人情報" in PII_NOTICE
+
+
+def test_log_records_are_masked_at_every_level(caplog):
+    import logging
+
+    from bot.pii.logs import install
+
+    install(PiiGuard())
+    log = logging.getLogger("bot.test.pii")
+    with caplog.at_level(logging.DEBUG):
+        log.debug("question %s", "山田太郎様 090.1234.5678")
+        log.info('payload {"text": "\\u96fb\\u8a71 \\u3007\\u4e5d\\u3007-1234-5678"}')
+        log.warning("form text=%E9%9B%BB%E8%A9%B1%20090-1234-5678")
+        try:
+            raise ValueError("マイナンバー 123456789018")
+        except ValueError:
+            log.exception("failed for ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ")
+    text = caplog.text
+    for leak in ("山田", "5678", "9018", "taro", "ｔａｒｏ"):
+        assert leak not in text
+    assert text.count("〔電話番号〕") == 3 and "〔氏名〕様" in text and "〔個人番号〕" in text
