@@ -61,10 +61,19 @@ def known_terms() -> tuple[str, ...]:
     d = MunicipalityDirectory.bundled()
     terms = set(PROGRAMMES)
     for m in d:
-        terms.update({m.name, m.reading, m.name[:-1]} | ({m.district} if m.district else set()))
+        terms.update({m.name, m.reading} | ({m.district} if m.district else set()))
     for sp in d.subprefectures:
         terms.update({sp.name, sp.short})
     return tuple(sorted((t for t in terms if len(t) >= 2), key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=1)
+def place_stems() -> frozenset[str]:
+    """Municipality names without 市・町・村 (池田, 清水, 中川): also common surnames, so a name
+    only with an honorific or when the tagger reads it as 人名."""
+    from bot.directory import MunicipalityDirectory
+
+    return frozenset(m.name[:-1] for m in MunicipalityDirectory.bundled() if len(m.name) >= 3)
 
 
 PROGRAMMES = (
@@ -86,7 +95,7 @@ def _inside_known(text: str, start: int, end: int) -> bool:
     return False
 
 
-def _plausible(text: str, start: int, end: int) -> bool:
+def _plausible(text: str, start: int, end: int, person_tagged: bool = False) -> bool:
     word = text[start:end]
     if len(word.strip()) < 2 and not re.fullmatch(r"[一-龥々]", word):
         return False
@@ -94,18 +103,38 @@ def _plausible(text: str, start: int, end: int) -> bool:
         return False
     if word in _NOT_NAMES or re.search(r"[0-9〔〕［］@]", word):
         return False
-    if _ORG_AFTER.match(text, end) and not _HONORIFIC.match(text, end):
+    honorific = bool(_HONORIFIC.match(text, end))
+    if _ORG_AFTER.match(text, end) and not honorific:
         return False
+    if word in place_stems():
+        return honorific or person_tagged
     return not _inside_known(text, start, end)
+
+
+def _needs_model(tokens) -> bool:
+    """Is there anything a name could be? (Sudachi's tags, from the tokenizer alone: ~1 ms.)
+    A word tagged 人名, or an honorific."""
+    for i, tok in enumerate(tokens):
+        tag = tok.tag_
+        if "人名" in tag or tok.text in HONORIFICS:
+            return True
+    return False
 
 
 def names(text: str, nlp=None) -> list[Span]:
     nlp = nlp or load_model()
     with _call_lock:
-        doc = nlp(text)
+        doc = nlp.tokenizer(text)
+        if not _needs_model(doc):
+            return []
+        for _, proc in nlp.pipeline:
+            doc = proc(doc)
     out: list[Span] = []
+    person_chars = {i for tok in doc if "人名" in tok.tag_
+                    for i in range(tok.idx, tok.idx + len(tok.text))}
     for ent in doc.ents:
-        if ent.label_ == "Person" and _plausible(text, ent.start_char, ent.end_char):
+        tagged = all(i in person_chars for i in range(ent.start_char, ent.end_char))
+        if ent.label_ == "Person" and _plausible(text, ent.start_char, ent.end_char, tagged):
             out.append(Span(ent.start_char, ent.end_char, NAME))
     tokens = list(doc)
     for i, tok in enumerate(tokens):
@@ -117,6 +146,6 @@ def names(text: str, nlp=None) -> list[Span]:
         if j == i:       # no 人名 token before: a katakana / unknown name the model called Person
             continue
         start, end = tokens[j].idx, tok.idx
-        if _plausible(text, start, end):
+        if _plausible(text, start, end, True):
             out.append(Span(start, end, NAME))
     return out

@@ -1,0 +1,150 @@
+"""PII guard benchmark (issue 14): per-type recall on tests/eval/pii.jsonl (tuning and held-out
+separately), false-positive rate on the clean messages, and the latency the guard adds per
+question — with the old regex masker (bench/pii_baseline.py) measured in the same process.
+
+    python bench/pii.py [--no-ner] [--repeat 3] [--misses]
+
+A finding counts when every character of the annotated span is covered by a span of the same
+type (a partly masked phone number still leaks); "any type" counts coverage by any placeholder.
+A clean message is a false positive when anything in it is masked. Latency: wall time of one
+mask() call per message (after the model is loaded; the load time is printed apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bot.pii import KINDS, PiiGuard  # noqa: E402
+
+TYPES = ("phone", "my_number", "email", "name", "address", "birth_date")
+GOALS = {"phone": 0.98, "my_number": 0.98, "email": 0.98, "name": 0.90, "address": 0.90,
+         "birth_date": 0.90}
+OLD_KINDS = {"my_number": "my_number", "phone": "phone", "email": "email"}
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def covered(span: dict, found: list[tuple[int, int, str]], same_type: bool) -> bool:
+    chars = [i for i in range(span["start"], span["end"]) if not span["text"][i - span["start"]].isspace()]
+    return all(any(s <= i < e and (not same_type or k == span["type"]) for s, e, k in found)
+               for i in chars)
+
+
+def baseline_spans(text: str) -> list[tuple[int, int, str]]:
+    """The old masker reports no offsets: re-run its regexes to get them."""
+    import pii_baseline as old
+
+    out = []
+    for rx, kind, ok in ((old._EMAIL, "email", lambda m: True),
+                         (old._MY_NUMBER, "my_number", lambda m: old.is_valid_my_number(m.group(0))),
+                         (old._PHONE, "phone", lambda m: old._digit_count(m.group(0)) in (10, 11, 12, 13))):
+        out += [(m.start(), m.end(), kind) for m in rx.finditer(text) if ok(m)]
+    return out
+
+
+def evaluate(rows, find, misses=False):
+    res = {}
+    for split in ("tune", "heldout"):
+        part = [r for r in rows if r["split"] == split]
+        per = {t: [0, 0, 0] for t in TYPES}     # hits, any-type hits, total
+        fp = 0
+        clean = 0
+        for r in part:
+            found = find(r["text"])
+            if not r["spans"]:
+                clean += 1
+                if found:
+                    fp += 1
+                    if misses:
+                        print(f"  FP [{split}] {r['text']}  ->  " + ", ".join(
+                            f"{r['text'][s:e]}:{k}" for s, e, k in found))
+                continue
+            for sp in r["spans"]:
+                p = per[sp["type"]]
+                p[2] += 1
+                hit = covered(sp, found, True)
+                p[0] += hit
+                p[1] += covered(sp, found, False)
+                if misses and not hit:
+                    print(f"  MISS [{split}] {sp['type']}: {sp['text']!r} in {r['text']}  ->  " +
+                          ", ".join(f"{r['text'][s:e]}:{k}" for s, e, k in found))
+        res[split] = {"per": per, "fp": fp, "clean": clean}
+    return res
+
+
+def latency(rows, fn, repeat: int) -> tuple[float, float, float]:
+    times = []
+    for _ in range(repeat):
+        for r in rows:
+            t = time.perf_counter()
+            fn(r["text"])
+            times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return (statistics.median(times), times[int(0.95 * (len(times) - 1))], times[-1])
+
+
+def report(title, res):
+    print(f"\n{title}")
+    print(f"  {'type':<11} {'tune':>14} {'held-out':>14}   goal   (any placeholder: tune / held-out)")
+    for t in TYPES:
+        cells = []
+        anys = []
+        for split in ("tune", "heldout"):
+            h, a, n = res[split]["per"][t]
+            cells.append(f"{h / n:.3f} ({h}/{n})" if n else "-")
+            anys.append(f"{a / n:.3f}" if n else "-")
+        goal = GOALS[t]
+        print(f"  {t:<11} {cells[0]:>14} {cells[1]:>14}   ≥{goal:.2f}  ({anys[0]} / {anys[1]})")
+    for split in ("tune", "heldout"):
+        r = res[split]
+        print(f"  false positives on clean messages [{split}]: {r['fp']}/{r['clean']} = "
+              f"{r['fp'] / r['clean']:.1%} (goal ≤ 2 %)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT / "tests/eval/pii.jsonl"))
+    ap.add_argument("--no-ner", action="store_true", help="the fast path only (no names)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--misses", action="store_true", help="print every miss and false positive")
+    args = ap.parse_args()
+    rows = load(Path(args.data))
+    print(f"{len(rows)} messages ({sum(1 for r in rows if r['spans'])} with personal data, "
+          f"{sum(1 for r in rows if not r['spans'])} clean); load average {os.getloadavg()[0]:.2f}, "
+          f"{os.cpu_count()} CPUs")
+    guard = PiiGuard(ner=not args.no_ner)
+    t = time.perf_counter()
+    guard.warm()
+    print(f"guard warm-up (model load): {time.perf_counter() - t:.2f} s")
+
+    def find(text):
+        return [(s.start, s.end, s.kind) for s in guard.find(text)]
+
+    report("baseline: the old regex masker (bench/pii_baseline.py)", evaluate(rows, baseline_spans))
+    report("PII guard (bot/pii" + (", no NER)" if args.no_ner else ", GiNZA NER)"),
+           evaluate(rows, find, misses=args.misses))
+    import pii_baseline as old
+
+    print("\nlatency added per question (ms: p50 / p95 / max), every message, "
+          f"{args.repeat} rounds, load average {os.getloadavg()[0]:.2f}")
+    p50, p95, mx = latency(rows, old.mask_pii, args.repeat)
+    print(f"  baseline regex: {p50:.2f} / {p95:.2f} / {mx:.2f}")
+    p50, p95, mx = latency(rows, guard.mask, args.repeat)
+    print(f"  PII guard:      {p50:.2f} / {p95:.2f} / {mx:.2f}   (goal p95 ≤ 30 ms)")
+
+
+if __name__ == "__main__":
+    main()
