@@ -120,7 +120,11 @@ def main() -> None:
     ap.add_argument("--no-ner", action="store_true", help="the fast path only (no names)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--misses", action="store_true", help="print every miss and false positive")
+    ap.add_argument("--retrieval-inputs", action="store_true",
+                    help="which questions of bench/retrieval.py's sets masking changes")
     args = ap.parse_args()
+    if args.retrieval_inputs:
+        return retrieval_inputs(PiiGuard(ner=not args.no_ner).warm())
     rows = load(Path(args.data))
     print(f"{len(rows)} messages ({sum(1 for r in rows if r['spans'])} with personal data, "
           f"{sum(1 for r in rows if not r['spans'])} clean); load average {os.getloadavg()[0]:.2f}, "
@@ -144,6 +148,39 @@ def main() -> None:
     print(f"  baseline regex: {p50:.2f} / {p95:.2f} / {mx:.2f}")
     p50, p95, mx = latency(rows, guard.mask, args.repeat)
     print(f"  PII guard:      {p50:.2f} / {p95:.2f} / {mx:.2f}   (goal p95 ≤ 30 ms)")
+
+
+def retrieval_inputs(guard) -> None:
+    """Masking runs before retrieval: a question it leaves unchanged is retrieved exactly as
+    before, so the retrieval figures of these sets can only move through the changed ones."""
+    sets = {}
+    for path in sorted((ROOT / "tests/eval").glob("*.jsonl")):
+        if path.name in ("pii.jsonl", "knowledge_loop.jsonl"):
+            continue
+        qs = []
+        for row in load(path):
+            if "turns" in row:
+                qs += [t["question"] for t in row["turns"]]
+            elif "question" in row:
+                qs.append(row["question"])
+        sets[path.name] = qs
+    jsquad = ROOT.parent / "shared" / "corpora" / "jsquad" / "test-v1.3.json"
+    if not jsquad.exists():
+        jsquad = Path("/work/shared/corpora/jsquad/test-v1.3.json")
+    if jsquad.exists():
+        data = json.loads(jsquad.read_text(encoding="utf-8"))["data"]
+        sets["JSQuAD test"] = [qa["question"] for art in data for para in art["paragraphs"]
+                               for qa in para["qas"]]
+    print(f"questions that masking changes (load average {os.getloadavg()[0]:.2f})")
+    for name, qs in sets.items():
+        changed = []
+        for q in qs:
+            masked, kinds = guard.mask(q)
+            if masked != q:
+                changed.append((q, masked, kinds))
+        print(f"  {name:<34} {len(changed):>4} / {len(qs):<5} changed")
+        for q, masked, kinds in changed[:8]:
+            print(f"      {q}  ->  {masked}  {kinds}")
 
 
 if __name__ == "__main__":
