@@ -178,8 +178,9 @@ class StaffWorkflow:
         return ActionResult(view, f"{view.ref} の担当者を変更しました。")
 
     def reply(self, actor: str, case, text: str) -> ActionResult:
-        """回答する: post into the officer's thread as the staff member, then record it."""
-        text = _text(text, "回答を入力してください。")
+        """回答する: post into the officer's thread as the staff member, then record it (masked
+        before either: the reply leaves the process)."""
+        text = self.mask(_text(text, "回答を入力してください。"))
         before = self._authorised(actor, case)
         transitions.check(StaffAction.REPLY, before.status, before.ref)  # before posting anything
         try:
@@ -190,7 +191,7 @@ class StaffWorkflow:
                 f"申し訳ありません。{before.ref} の相談者のスレッドに回答を投稿できませんでした。"
                 "時間をおいて再度お試しください。")) from exc
         try:
-            event = self.store.add_staff_reply(before.id, self.mask(text), actor=actor,
+            event = self.store.add_staff_reply(before.id, text, actor=actor,
                                                message_ts=ts, guard=StaffAction.REPLY)
         except Exception:
             if ts is not None:

@@ -133,9 +133,14 @@ def names(text: str, nlp=None) -> list[Span]:
     person_chars = {i for tok in doc if "人名" in tok.tag_
                     for i in range(tok.idx, tok.idx + len(tok.text))}
     for ent in doc.ents:
-        tagged = all(i in person_chars for i in range(ent.start_char, ent.end_char))
-        if ent.label_ == "Person" and _plausible(text, ent.start_char, ent.end_char, tagged):
-            out.append(Span(ent.start_char, ent.end_char, NAME))
+        start, end = ent.start_char, ent.end_char
+        for h in HONORIFICS:                   # 「高橋様」: the honorific stays readable
+            if text.endswith(h, start, end) and end - len(h) > start:
+                end -= len(h)
+                break
+        tagged = all(i in person_chars for i in range(start, end))
+        if ent.label_ == "Person" and _plausible(text, start, end, tagged):
+            out.append(Span(start, end, NAME))
     tokens = list(doc)
     for i, tok in enumerate(tokens):
         if tok.text not in HONORIFICS or i == 0:

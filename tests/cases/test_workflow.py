@@ -134,8 +134,9 @@ def test_text_is_checked_and_masked_and_the_officer_sees_it_as_typed(store, flow
     typed = "折り返しは 011-231-4111 か taro@example.jp へ"
     result = workflow.reply(STAFF, case.id, typed)
     assert result.delivered and result.case.status == CaseStatus.IN_PROGRESS
-    assert ("post_reply", case.id, STAFF, typed) in notifier.calls
     stored = result.event.text
+    # the reply leaves the process masked too (issue 14): posted exactly as stored
+    assert ("post_reply", case.id, STAFF, stored) in notifier.calls
     assert "011-231-4111" not in stored and "taro@example.jp" not in stored
     assert "〔電話番号〕" in stored and "〔メール〕" in stored
     note = workflow.note(STAFF, case.id, "本人の番号 090-1111-2222").event
