@@ -190,7 +190,7 @@ def test_browser_faq_from_a_case_and_using_a_similar_answer(console, signed_in_p
 
 def test_browser_approve_after_the_warning_then_retire_and_reject(console, signed_in_page):
     named = answered_case(console, "協力隊の起業支援の補助はありますか？担当は佐藤です",
-                          "起業支援は地域づくり総合交付金の対象です。佐藤さんへは振興局から連絡します。")
+                          "起業支援は地域づくり総合交付金の対象です。内線2345へは振興局から連絡します。")
     other = answered_case(console, "除雪ボランティアの保険は補助されますか？", "保険料は対象外です。")
     page = signed_in_page(STAFF)
     origin = "/".join(page.url.split("/", 3)[:3])
@@ -204,7 +204,8 @@ def test_browser_approve_after_the_warning_then_retire_and_reject(console, signe
     # refused until confirmed: the warning and a 「確認して承認する」 button, nothing approved
     confirm = page.get_by_role("button", name="確認して承認する")
     confirm.wait_for()
-    assert "佐藤" in page.get_by_role("alert", name="個人情報の確認").inner_text()
+    # names were masked by the PII guard; what it leaves (an extension number) is flagged
+    assert "内線2345" in page.get_by_role("alert", name="個人情報の確認").inner_text()
     assert console.services.faq.faq.get(entry_id).status == FaqStatus.DRAFT
     confirm.click()
     page.get_by_text("を承認しました").wait_for()
