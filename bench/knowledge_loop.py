@@ -314,10 +314,13 @@ def main(argv=None) -> int:
     hr("4. After approval")
     report_sync = sync.sync_once(force=True)
     print(f"  this process's index: {report_sync}")
-    own = []
+    own, misses = [], []
     for topic, q in reasks:
         answer = answerer.answer(q)
         own.append(answer.answered and entries[topic] in cited_entry_ids(answer))
+        if not own[-1]:
+            misses.append((topic, q, "answered" if answer.answered else "declined",
+                           cited_entry_ids(answer)))
     originals_own = []
     for t in topics:
         for q in t["questions"]:
@@ -333,6 +336,8 @@ def main(argv=None) -> int:
           f"OOS >= 0.9 {'MET' if after['oos_declined'] >= 0.9 else 'NOT MET'} (held-out "
           f"{after['oos_holdout_declined']:.3f}); seed R@5 not lower: "
           f"{'MET' if after['seed_recall@5'] >= before['seed_recall@5'] else 'NOT MET'}")
+    for topic, q, what, cited in misses:
+        print(f"  miss: {topic} 「{q}」 {what}, entries cited {cited} (own {entries[topic]})")
     results["after"] = after
 
     similar.candidates(fresh=True)
