@@ -276,6 +276,23 @@ def main(argv=None) -> int:
     print("  " + "  ".join(f"{k} {v}" for k, v in quality.items()))
     print(f"  target purity >= 0.8: {'MET' if quality['purity'] >= 0.8 else 'NOT MET'}")
     results["gaps"] = quality
+    # how sensitive is the grouping to the cut (DISTANCE was chosen on these questions)?
+    from bot.faq.gaps import DISTANCE, cluster
+
+    vec = similar.vectors([q.question for q in gap_questions], None)
+    matrix = np.stack([vec[q.question] for q in gap_questions])
+    gold = [case_topic[q.case_id] for q in gap_questions]
+    sweep = {}
+    for cut in (0.06, 0.08, 0.10, 0.12, 0.14, 0.16, 0.20):
+        labels = cluster(matrix, cut)
+        groups: dict[int, list[int]] = {}
+        for i, label in enumerate(labels):
+            groups.setdefault(int(label), []).append(i)
+        pure = sum(Counter(gold[i] for i in m).most_common(1)[0][1] for m in groups.values())
+        sweep[cut] = {"purity": round(pure / len(gold), 3), "topics": len(groups)}
+    results["gaps_distance_sweep"] = sweep
+    print(f"  cut sweep (in use {DISTANCE}): " + "  ".join(
+        f"{cut}: purity {v['purity']} / {v['topics']} topics" for cut, v in sweep.items()))
 
     hr("3. Staff answer, draft, generalise and approve one entry per topic")
     entries: dict[str, int] = {}
