@@ -42,7 +42,10 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    text = str(value).strip()
+    if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+        text = text[1:]          # a formula lead neutralised for spreadsheets (bot.cases.export)
+    return text
 
 
 def rows_to_document(rows: list[list[str]], title: str, row_offset: int = 1) -> LoadedDocument:

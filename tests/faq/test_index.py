@@ -159,6 +159,8 @@ def test_export_writes_a_sheet_the_faq_loader_reads(world, monkeypatch, tmp_path
                            category="地域づくり総合交付金", approve=True).entry
     two = world.faq.create(OPERATOR, question="除雪ボランティア, \"保険\" は？",
                            answer="社会福祉協議会の\nボランティア保険をご案内しています。", approve=True).entry
+    three = world.faq.create(OPERATOR, question="=HYPERLINK(\"http://x.invalid\") は使えますか？",
+                             answer="@SUM のような書き方は文字として扱います。", approve=True).entry
     world.faq.create(OPERATOR, question="下書き", answer="まだ承認されていない")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CONSULT_DATA_DIR", str(world.settings.data_dir))
@@ -167,10 +169,12 @@ def test_export_writes_a_sheet_the_faq_loader_reads(world, monkeypatch, tmp_path
     result = CliRunner().invoke(cli_app, ["faq", "export", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    raw = out.read_text(encoding="utf-8-sig")
+    assert "\"'=HYPERLINK(" in raw and ",'@SUM " in raw      # neutralised for Excel
     document = load_csv(out)
     assert [(r.question, r.answer, r.section, r.extra.get("該当箇所")) for r in document.records] == [
         (QUESTION, ANSWER, "地域づくり総合交付金", BASIS),
-        (two.question, two.answer, "", None)]
+        (two.question, two.answer, "", None), (three.question, three.answer, "", None)]
     assert document.records[0].extra["出典"] == one.label
     chunks = document_chunks(document, "faq/staff_answers.csv")
     assert chunks[0].metadata["該当箇所"] == BASIS and chunks[0].metadata["doc_type"] == "faq"
