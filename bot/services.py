@@ -36,9 +36,14 @@ class Services:
     pii: "PiiGuard | None" = None             # the one PII guard (bot.pii): every path masks with it
 
     def start_background(self) -> None:
-        """Long-running processes (serve, web, chat): start the FAQ index sync thread."""
+        """Long-running processes (serve, web, chat): start the FAQ index sync thread, and load
+        the PII guard's NER model now (in the background) rather than on the first question."""
         if self.faq_sync is not None:
             self.faq_sync.start()
+        if self.pii is not None and self.pii.ner:
+            import threading
+
+            threading.Thread(target=self.pii.warm, name="pii-warm", daemon=True).start()
 
     def stop_background(self) -> None:
         if self.faq_sync is not None:
