@@ -2,6 +2,9 @@
 
 Required: a writable data dir, an index, a migrated database. Optional (reported, not required
 unless configured): the LLM endpoint and Slack. A configured-but-broken optional part is a failure.
+With a Chroma server (several hosts share the index), the ingest records and the cross-host ingest
+lock must live in a shared PostgreSQL (DATABASE_URL): without it each host keeps its own records
+and its ingests disagree with the others' — a failure.
 """
 
 from __future__ import annotations
@@ -76,6 +79,18 @@ def check_database(settings: Settings) -> Check:
     return Check(OK, label, f"{where}: マイグレーション適用済み")
 
 
+def check_shared_index(settings: Settings) -> Check:
+    label = "共有索引"
+    if not settings.chroma_host:
+        return Check(SKIP, label, "Chroma サーバーは未設定です（索引はこのデータディレクトリだけのものです）")
+    server = f"Chroma サーバー {settings.chroma_host}:{settings.chroma_port}"
+    if not (settings.database_url or "").startswith("postgresql"):
+        return Check(BAD, label, f"{server} を使う設定ですが、DATABASE_URL に共有の PostgreSQL が"
+                                 "設定されていません。取り込みの記録がこのホストだけに残り、ほかのホストの"
+                                 "取り込みと食い違います（同時に 2 つの取り込みが走ることもあります）")
+    return Check(OK, label, f"{server}、取り込みの記録と排他は共有の PostgreSQL")
+
+
 def check_llm(settings: Settings) -> Check:
     label = "LLM"
     if not settings.llm_configured:
@@ -124,7 +139,8 @@ def ping_llm(settings: Settings) -> str:
 
 def run_checks(settings: Settings) -> list[Check]:
     return [check(settings) for check in
-            (check_data_dir, check_index, check_database, check_llm, check_slack)]
+            (check_data_dir, check_index, check_shared_index, check_database, check_llm,
+             check_slack)]
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.cli.doctor import BAD, OK, run_checks
+from bot.cli.doctor import BAD, OK, SKIP, run_checks
 from tests.standins.openai_server import OpenAIStandIn, Reply
 from tests.standins.slack_api import SlackApiStandIn
 
@@ -27,6 +27,7 @@ def test_all_green_with_index_database_llm_and_slack(indexed_settings):
 
         CaseStore.from_settings(settings).close()    # migrate, as `make run` does
         checks = _by_name(run_checks(settings))
+        assert checks.pop("共有索引").status == SKIP      # embedded Chroma: nothing shared
         assert all(c.status == OK for c in checks.values()), checks
         assert "チャンク" in checks["索引"].detail and "e5" in checks["索引"].detail
         assert "Socket Mode" in checks["Slack"].detail
@@ -65,4 +66,21 @@ def test_doctor_command_exit_code_and_lines(indexed_settings, monkeypatch):
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("✓") == 3 and result.output.count("–") == 2
+    assert result.output.count("✓") == 3 and result.output.count("–") == 3
+
+
+def test_chroma_server_without_a_shared_database_is_a_failure(make_settings):
+    """Several hosts on one Chroma server need one record manager and one ingest lock: the
+    shared PostgreSQL. Nothing is contacted to tell (the check reads the settings alone)."""
+    from bot.cli.doctor import check_shared_index
+
+    assert check_shared_index(make_settings()).status == SKIP
+    alone = check_shared_index(make_settings(CHROMA_HOST="127.0.0.1", CHROMA_PORT="8765"))
+    assert alone.status == BAD and "DATABASE_URL" in alone.detail and "8765" in alone.detail
+    sqlite = check_shared_index(make_settings(CHROMA_HOST="127.0.0.1",
+                                              DATABASE_URL="sqlite:////tmp/x.sqlite3"))
+    assert sqlite.status == BAD
+    shared = check_shared_index(make_settings(
+        CHROMA_HOST="127.0.0.1", DATABASE_URL="postgresql+psycopg://u@db.internal:5432/consult"))
+    assert shared.status == OK and "PostgreSQL" in shared.detail
+    assert "u@db.internal" not in shared.detail     # no credentials or hosts of the DB echoed
