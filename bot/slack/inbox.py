@@ -8,9 +8,10 @@
   a recorded delivery wakes one at once, idle workers also poll, so items left by a replica that
   died are taken over when their lease expires (or at once when its pid is gone on this host).
 - A heartbeat thread renews this replica's leases, writes its `consult_replicas` row (a real
-  write, so it notices when the database works again), then replays the outage spool in this
-  running process, migrates a database that was re-created empty, and releases the leases of
-  dead processes on this host.
+  write, so it notices when the database works again), hands back the items whose worker was
+  interrupted (the database failed mid-item: this process lives on and renews its leases, so
+  they would never expire), then replays the outage spool in this running process, migrates a
+  database that was re-created empty, and releases the leases of dead processes on this host.
 - Degraded mode: when the database cannot record the delivery, the bot still answers it from
   memory (the turn goes to the spool). Replicas then agree through Slack itself: the 👀 reaction
   is added BEFORE the ack as the claim, and `already_reacted` means another replica has it.
@@ -24,6 +25,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CONTEXT_KEY = "consult_inbox"           # BoltContext: the Accepted record of this delivery
 ACK_PRIORITY_MAX_S = 1.0                # a worker waits at most this long for acks in flight
+UNEXPECTED_RETRY_S = 30.0               # an item whose worker crashed is tried again after this
 
 
 def owner_id() -> str:
@@ -121,6 +124,8 @@ class Inbox:
         self._idle = threading.Condition()
         self._degraded = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox-mem")
         self._dead_checked = 0.0
+        self._interrupted: dict[int, tuple[float, str]] = {}   # item id -> (delay s, why)
+        self._interrupted_lock = threading.Lock()
         self._identity: tuple[str | None, str | None] | None = None
 
     # ------------------------------------------------------------------ surfaces
@@ -314,11 +319,39 @@ class Inbox:
         except LeaseLost:
             log.warning("delivery %s was taken over by another replica; stopped here", item.id)
         except ConsultError as exc:
-            # the database failed mid-item: the lease runs out and the item is resumed
+            # the database failed mid-item: handed back by the heartbeat once it works again
             log.warning("delivery %s interrupted (%s); it will be resumed", item.id,
                         type(exc).__name__)
-        except Exception:
+            self._interrupt(item, 0.0, type(exc).__name__)
+        except Exception as exc:
             log.exception("delivery %s failed unexpectedly; it will be resumed", item.id)
+            self._interrupt(item, UNEXPECTED_RETRY_S, f"unexpected: {type(exc).__name__}")
+
+    def _interrupt(self, item: InboxItem, delay_s: float, why: str) -> None:
+        """Remember an item this process must give back (its lease would never run out: the
+        heartbeat renews every lease this process holds); tried right away, else by the
+        heartbeat once the database answers."""
+        with self._interrupted_lock:
+            self._interrupted[item.id] = (delay_s, why)
+        self._release_interrupted()
+
+    def _release_interrupted(self) -> None:
+        # One thread at a time (a worker and the heartbeat may both try): a second release of
+        # an item already claimed again by this process would take it from its new worker.
+        with self._interrupted_lock:
+            for item_id, (delay_s, why) in list(self._interrupted.items()):
+                try:
+                    released = self.store.inbox_release(
+                        item_id, self.owner, retry_at=utcnow() + timedelta(seconds=delay_s),
+                        error=why)
+                except ConsultError:
+                    return              # still down: the next heartbeat tries again
+                del self._interrupted[item_id]
+                if not released:
+                    continue
+                log.info("delivery %s handed back for another attempt", item_id)
+                if delay_s == 0:
+                    self.wake()
 
     # ------------------------------------------------------------------ heartbeat
     def _heartbeat_loop(self) -> None:
@@ -342,6 +375,8 @@ class Inbox:
         except Exception:
             log.exception("inbox heartbeat failed")
             return
+        if self._interrupted:
+            self._release_interrupted()
         consultation = self.services.consultation
         if consultation is not None and consultation.spool.has_pending():
             try:

@@ -89,3 +89,15 @@ def test_a_deferred_item_waits_for_its_retry_time(store):
     assert again.last_error == "http_500" and again.progress == {"failures": 1}
     assert again.first_failure_at is not None and again.attempts == 2
     assert store.inbox_stats().by_state == {"working": 1}
+
+
+def test_an_interrupted_item_is_handed_back_by_its_owner_only(store):
+    store.inbox_record("k1", "mention", {})
+    item = store.inbox_claim("A", lease_s=60)
+    assert store.inbox_release(item.id, "B", retry_at=utcnow(), error="x") is False  # not B's
+    later = utcnow() + timedelta(seconds=30)
+    assert store.inbox_release(item.id, "A", retry_at=later, error="StoreUnavailable") is True
+    assert store.inbox_claim("B", lease_s=60) is None                   # not due yet
+    assert store.inbox_release(item.id, "A", retry_at=utcnow(), error="x") is False  # once
+    [pending] = store.inbox_items()
+    assert pending.state == "pending" and pending.last_error == "StoreUnavailable"

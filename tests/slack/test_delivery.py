@@ -132,6 +132,42 @@ def test_deliveries_left_by_a_dead_process_are_resumed_once(indexed_settings, sl
     assert resumed.state == "posted" and resumed.attempts == 2
 
 
+def test_an_item_interrupted_by_a_database_outage_is_resumed_by_the_running_process(
+        indexed_settings, slack_api, start_bot, caplog):
+    """The database fails in the middle of an item (here: after the answer was posted, when the
+    item is to be marked posted). The process lives on, and its heartbeat renews the leases it
+    holds — so the item must be handed back once the database works again, not left `working`
+    until a restart. It then ends `posted` with the one reply already in the thread."""
+    import sqlite3
+
+    bot = start_bot(_quick(indexed_settings, slack_api, CONSULT_INBOX_LEASE_S="2"))
+    gate = slack_api.hold("chat.postMessage", channel="C666")
+    ev = mention_event(QUESTION, channel="C666")
+    assert bot.deliver.post_event(event_callback(ev)).status == 200
+    assert gate.arrived.wait(60)                      # the answer is on its way to Slack
+    holder = sqlite3.connect(bot.settings.data_dir / "consult.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")                 # the database stops taking writes
+    try:
+        with caplog.at_level(logging.WARNING):
+            gate.release()
+            deadline = time.monotonic() + 60
+            while not any("interrupted" in r.getMessage() for r in caplog.records):
+                assert time.monotonic() < deadline, "the item was never interrupted"
+                time.sleep(0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    deadline = time.monotonic() + 30
+    while _item(bot, ev).state != "posted":
+        assert time.monotonic() < deadline, _item(bot, ev)
+        time.sleep(0.1)
+    bot.idle()
+    assert len(answers_in(slack_api, "C666", ev["ts"])) == 1      # found, not posted again
+    assert _item(bot, ev).attempts == 2
+    [case] = bot.services.store.cases_for_requester(OFFICER)
+    assert case.turn_count == 1
+
+
 def test_a_declined_answer_is_posted_and_staff_told(indexed_settings, slack_api, start_bot):
     bot = start_bot(_quick(indexed_settings, slack_api))
     ev = message_event("明日の札幌の天気と気温を教えてください", channel="D111", channel_type="im")

@@ -65,13 +65,30 @@ ALWAYS = 10 ** 9           # `times=ALWAYS`: a persistent failure (until clear_f
 
 @dataclass
 class _Fault:
-    kind: str              # "ratelimit" / "error" / "http" / "drop"
+    kind: str              # "ratelimit" / "error" / "http" / "drop" / "hold"
     remaining: int
     retry_after: int = 1
     error: str = "internal_error"
     status: int = 500
     store: bool = False    # "drop": do the work first (the message is stored), then drop
     channel: str | None = None   # only calls for this channel (e.g. not_in_channel)
+    gate: "Gate | None" = None   # "hold": the call waits for the gate, then is served normally
+
+
+class Gate:
+    """A held call (see `SlackApiStandIn.hold`): `arrived` is set when the call came in; the
+    call is answered (normally) once `release()` is called."""
+
+    def __init__(self, timeout: float):
+        self.arrived = threading.Event()
+        self._open = threading.Event()
+        self.timeout = timeout
+
+    def release(self) -> None:
+        self._open.set()
+
+    def wait_open(self) -> None:
+        self._open.wait(self.timeout)
 
 
 class SlackApiStandIn(SlackMethods):
@@ -165,6 +182,13 @@ class SlackApiStandIn(SlackMethods):
         connection. `after_storing=True`: the call takes effect first (e.g. the message is
         posted), then the response is lost — a client that retries blindly posts twice."""
         self._add_fault(method, _Fault("drop", times, store=after_storing, channel=channel))
+
+    def hold(self, method: str, *, channel: str | None = None, timeout: float = 60.0) -> Gate:
+        """Hold the next call of `method` (for `channel`) until the returned gate is released
+        (or `timeout` passed), then answer it normally: something can happen meanwhile."""
+        gate = Gate(timeout)
+        self._add_fault(method, _Fault("hold", 1, channel=channel, gate=gate))
+        return gate
 
     def clear_faults(self, method: str | None = None) -> None:
         """Forget the scripted failures of `method` (or of every method)."""
@@ -344,6 +368,10 @@ class _Handler(BaseHTTPRequestHandler):
                        bearer=token if method == "openid.connect.userInfo" else None,
                        basic_secret=basic_secret)
         fault = self.owner._take_fault(method, params)
+        if fault is not None and fault.kind == "hold":
+            fault.gate.arrived.set()
+            fault.gate.wait_open()
+            fault = None
         extra_headers: dict[str, str] = {}
         if fault is not None and fault.kind == "drop":
             call.status = 0                        # no HTTP response at all
