@@ -182,8 +182,13 @@ class Rig:
         for i, r in enumerate(self.replicas):
             ev = mention_event("地域づくり総合交付金とは？", channel=f"CWARM{i}{uuid.uuid4().hex[:4]}")
             r.client.post_event(event_callback(ev))
-            self.slack.wait_for("chat.postMessage", lambda c, ev=ev: c.params.get("thread_ts") ==
-                                ev["ts"], timeout=240)
+            # the reply is posted (extractive) or streamed then finished with chat.update (LLM):
+            # wait for a bot message in the thread and for the item to be done
+            deadline = time.monotonic() + 240
+            while not (self.replies({"event": ev}) and not self._open_items()):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"warm-up not answered: {[c.method for c in self.slack.calls()]}")
+                time.sleep(0.2)
 
     def kill(self, i: int) -> None:
         r = self.replicas[i]

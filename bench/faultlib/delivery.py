@@ -59,6 +59,15 @@ def run(args) -> dict:
             "failed": sum(1 for r in results if not r.get("ok"))}
 
 
+def _open_after_recovery(rig, timeout: float = 30.0) -> int:
+    """Inbox items still pending/working once the database is back (an item interrupted by the
+    outage must be handed back and finished by the running process, not wait for a restart)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and rig._open_items():
+        time.sleep(0.25)
+    return rig._open_items()
+
+
 def _ok(outcome, **extra_conditions) -> bool:
     return outcome.lost == 0 and outcome.duplicated == 0 and outcome.turns_extra == 0 and \
         all(extra_conditions.values())
@@ -220,12 +229,14 @@ def sqlite_readonly(args) -> dict:
         while time.monotonic() < deadline and spool.exists():
             time.sleep(0.25)
         time.sleep(1.0)
+        still_open = _open_after_recovery(rig)
         outcome = rig.outcome(payloads)
         log = rig.replicas[0].log.read_text(encoding="utf-8")
         return {**outcome.as_dict(), **ack_figures(results), "spooled": spooled,
                 "spool_drained": not spool.exists(), "tracebacks": log.count("Traceback"),
+                "inbox_open_after": still_open,
                 "ok": _ok(outcome, all_answered=outcome.answered == n, drained=not spool.exists(),
-                          written=outcome.details["consultations"] == n)}
+                          written=outcome.details["consultations"] == n, none_open=not still_open)}
     finally:
         for f in files:
             subprocess.run(["chattr", "-i", str(f)], check=False)
@@ -254,12 +265,13 @@ def postgresql_refused_retry_elsewhere(args) -> dict:
         while time.monotonic() < deadline and spool.exists():
             time.sleep(0.25)
         time.sleep(1.0)
+        still_open = _open_after_recovery(rig)
         outcome = rig.outcome(payloads)
         return {**outcome.as_dict(), **ack_figures(results),
                 "retry_" + "ack_p99_ms": ack_figures(retries)["ack_p99_ms"],
-                "spool_drained": not spool.exists(),
+                "spool_drained": not spool.exists(), "inbox_open_after": still_open,
                 "ok": _ok(outcome, all_answered=outcome.answered == n, drained=not spool.exists(),
-                          written=outcome.details["consultations"] == n)}
+                          written=outcome.details["consultations"] == n, none_open=not still_open)}
     finally:
         rig.close()
 
@@ -286,10 +298,12 @@ def database_recreated(args) -> dict:
         while time.monotonic() < deadline and spool.exists():
             time.sleep(0.25)
         time.sleep(1.0)
+        still_open = _open_after_recovery(rig)
         outcome = rig.outcome(payloads)
         return {**outcome.as_dict(), **ack_figures(results), "spool_drained": not spool.exists(),
+                "inbox_open_after": still_open,
                 "ok": _ok(outcome, all_answered=outcome.answered == n, drained=not spool.exists(),
-                          written=outcome.details["consultations"] == n)}
+                          written=outcome.details["consultations"] == n, none_open=not still_open)}
     finally:
         rig.close()
 
