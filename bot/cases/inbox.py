@@ -187,13 +187,14 @@ def record_many(s: Session, entries: list[tuple[str, str, dict]], now: datetime)
 
 
 class _Slot:
-    __slots__ = ("entry", "done", "result", "error")
+    __slots__ = ("entry", "done", "result", "error", "wake")
 
     def __init__(self, entry: tuple[str, str, dict]):
         self.entry = entry
         self.done = False
         self.result = False
         self.error: BaseException | None = None
+        self.wake = threading.Event()      # set when written, or when it is to lead the next write
 
 
 class GroupCommit:
@@ -202,23 +203,31 @@ class GroupCommit:
     The first caller becomes the leader and writes everything queued so far; callers arriving
     meanwhile wait and are written by the next leader. Each caller still returns only after its
     own row is committed (the delivery is durable before it is acknowledged), but a burst of 50
-    needs a handful of transactions instead of 50 — on SQLite, one writer at a time."""
+    needs a handful of transactions instead of 50 — on SQLite, one writer at a time.
+
+    Each waiting caller sleeps on its own event: a finished write wakes exactly the callers it
+    wrote, and the first of those still queued becomes the next leader (no thundering herd of
+    every waiting acknowledgement after each write)."""
 
     def __init__(self, write: Callable[[list[tuple[str, str, dict]]], list[bool]]):
         self._write = write
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[_Slot] = []
         self._flushing = False
 
     def record(self, key: str, kind: str, payload: dict) -> bool:
         slot = _Slot((key, kind, payload))
-        with self._cond:
+        with self._lock:
             self._queue.append(slot)
-            while not slot.done and self._flushing:
-                self._cond.wait()
+            lead = not self._flushing
+            if lead:
+                self._flushing = True
+        if not lead:
+            slot.wake.wait()
             if slot.done:
                 return self._outcome(slot)
-            self._flushing = True
+        # this caller leads: write everything queued so far (its own slot included)
+        with self._lock:
             batch, self._queue = self._queue, []
         try:
             results = self._write([s.entry for s in batch])
@@ -228,11 +237,15 @@ class GroupCommit:
             for s in batch:
                 s.error = exc
         finally:
-            with self._cond:
+            with self._lock:
                 for s in batch:
                     s.done = True
-                self._flushing = False
-                self._cond.notify_all()
+                successor = self._queue[0] if self._queue else None
+                self._flushing = successor is not None
+            for s in batch:
+                s.wake.set()
+            if successor is not None:
+                successor.wake.set()        # not done: it leads the next write
         return self._outcome(slot)
 
     @staticmethod

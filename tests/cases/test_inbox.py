@@ -101,3 +101,39 @@ def test_an_interrupted_item_is_handed_back_by_its_owner_only(store):
     assert store.inbox_release(item.id, "A", retry_at=utcnow(), error="x") is False  # once
     [pending] = store.inbox_items()
     assert pending.state == "pending" and pending.last_error == "StoreUnavailable"
+
+
+def test_group_commit_writes_each_delivery_once_and_wakes_only_its_callers():
+    """50 acknowledgements at once: a few transactions, each caller told its own outcome, a
+    failed transaction raised to exactly the callers it held (the next leader carries on)."""
+    from bot.cases.inbox import GroupCommit
+
+    batches: list[list[str]] = []
+    lock = threading.Lock()
+
+    def write(entries):
+        time.sleep(0.02)                              # one transaction
+        keys = [k for k, _, _ in entries]
+        with lock:
+            batches.append(keys)
+            if len(batches) == 2:
+                raise RuntimeError("disk I/O error")
+        return [int(k) % 2 == 0 for k in keys]
+
+    commit = GroupCommit(write)
+
+    def record(i):
+        try:
+            return i, commit.record(str(i), "mention", {})
+        except RuntimeError:
+            return i, "failed"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = dict(pool.map(record, range(50)))
+    written = [k for b in batches for k in b]
+    assert sorted(written, key=int) == [str(i) for i in range(50)]        # each once
+    assert len(batches) < 25                                              # grouped
+    failed = {i for i, r in results.items() if r == "failed"}
+    assert failed == {int(k) for k in batches[1]}                         # that batch only
+    assert all(r == (i % 2 == 0) for i, r in results.items() if i not in failed)
+    assert commit.record("100", "mention", {}) is True                    # still working
