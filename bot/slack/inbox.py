@@ -152,7 +152,7 @@ class Inbox:
         job = classify(body, context.bot_user_id, context.bot_id)
         if job is None:
             return next()
-        with self._acknowledging():
+        with self.acknowledging():
             context[CONTEXT_KEY] = self.accept(job)
             return next()
 
@@ -160,8 +160,11 @@ class Inbox:
     # with the threads acknowledging a burst; while deliveries are being recorded and acked, a
     # worker does not start new work (claim, consult, post). Measured on the 2-core machine at
     # load ~15: 50-burst ack p99 420–800 ms with the workers running freely, 130–210 ms without.
+    # HTTP mode also holds this from the moment a delivery's body has arrived until its response
+    # is sent (`bot.web.slack_events.AcksFirst`): the event loop that reads the requests and
+    # sends the acks competes for the GIL too (load ~10: ack p99 208–712 ms -> 107–183 ms).
     @contextmanager
-    def _acknowledging(self):
+    def acknowledging(self):
         with self._acks:
             self._acks_in_flight += 1
         try:

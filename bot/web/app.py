@@ -76,6 +76,11 @@ def build_web_app(settings, services, *, slack_app=None, console: bool = True) -
                 setup(app)
     app.state.nav = pages.nav_entries(modules)
     _error_handlers(app, console)
+    inbox = getattr(slack_app, "inbox", None)
+    if inbox is not None:                 # inside BodyGuard: counted once the body is in
+        from bot.web.slack_events import AcksFirst
+
+        app.add_middleware(AcksFirst, inbox=inbox)
     app.add_middleware(BodyGuard, timeout=settings.web_request_timeout)
     app.add_middleware(SecurityHeaders)
     return app

@@ -5,6 +5,11 @@ Bolt verifies the signature. Before that, bodies Slack would never send get a 40
 an exception deep inside Bolt: bytes that are not UTF-8, a JSON body that does not parse to an
 object, a form body that does not parse, or an interactivity ``payload`` that is not JSON.
 (Size limits and slow bodies are handled for every route by ``bot.web.security.BodyGuard``.)
+
+``AcksFirst`` (ASGI, inside ``BodyGuard``): from the moment a delivery's whole body has arrived
+until its response is sent, the inbox's workers start no new step (``Inbox.acknowledging``), so a
+burst of deliveries is read and acknowledged before the workers take the interpreter back; a
+worker waits at most ``ACK_PRIORITY_MAX_S`` per step, whatever arrives.
 """
 
 from __future__ import annotations
@@ -48,6 +53,18 @@ def malformed(body: bytes, content_type: str) -> str | None:
                 return "payload does not parse"
         return None
     return "unsupported content type"
+
+
+class AcksFirst:
+    def __init__(self, app, *, inbox) -> None:
+        self.app = app
+        self.inbox = inbox
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("path") == EVENTS_PATH:
+            with self.inbox.acknowledging():
+                return await self.app(scope, receive, send)
+        return await self.app(scope, receive, send)
 
 
 def router_for(slack_app) -> APIRouter:

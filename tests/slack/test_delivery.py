@@ -190,3 +190,39 @@ def test_follow_up_in_a_foreign_thread_is_ignored_without_a_reaction(bot, caplog
         bot.idle()
     assert _item(bot, ev).state == "ignored"
     assert bot.slack.calls("reactions.add") == [] and bot.slack.calls("chat.postMessage") == []
+
+
+def test_workers_yield_while_a_delivery_is_being_acknowledged_over_http(bot):
+    """HTTP mode: from the moment a delivery's body is in until its response is sent, the inbox
+    counts it as an acknowledgement in flight (its workers start no new step); other paths do not
+    count, and the count drops back when the response is out."""
+    import asyncio
+
+    from bot.web.slack_events import EVENTS_PATH, AcksFirst
+
+    inbox = bot.app.inbox
+    seen: dict[str, int] = {}
+
+    async def probe(scope, receive, send):
+        seen[scope["path"]] = inbox._acks_in_flight
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message):
+        pass
+
+    guard = AcksFirst(probe, inbox=inbox)
+    for path in (EVENTS_PATH, "/healthz"):
+        asyncio.run(guard({"type": "http", "path": path, "method": "POST", "headers": []},
+                          receive, send))
+    assert seen == {EVENTS_PATH: 1, "/healthz": 0}
+    assert inbox._acks_in_flight == 0
+    # and the real application has it in place: a delivery is acknowledged as before
+    ev = mention_event(QUESTION, channel="C777")
+    assert bot.deliver.post_event(event_callback(ev)).status == 200
+    slack = bot.slack
+    slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == ev["ts"], timeout=60)
+    assert inbox._acks_in_flight == 0

@@ -90,6 +90,26 @@ def test_serve_http_answers_a_signed_mention(indexed_settings, slack_api, tmp_pa
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert BOT_TOKEN not in err and SIGNING_SECRET not in err and BOT_TOKEN not in out
+    assert "objects frozen out of garbage collection" in err      # warmed up once listening
+
+
+def test_warm_up_loads_the_index_and_survives_a_missing_one(indexed_settings, make_settings,
+                                                            caplog):
+    import gc
+
+    from bot.services import build_services
+    from bot.slack.runner import warm_up
+
+    try:
+        services = build_services(indexed_settings())
+        warm_up(services)
+        assert gc.get_freeze_count() > 0
+        assert len(services.retriever.search("地域おこし協力隊")) > 0          # already open
+        with caplog.at_level("WARNING"):
+            warm_up(build_services(make_settings()))                    # never ingested
+        assert any("warm-up search failed" in r.getMessage() for r in caplog.records)
+    finally:
+        gc.unfreeze()
 
 
 def test_consult_web_serves_the_console_alone_and_stops_on_sigterm(tmp_path):
