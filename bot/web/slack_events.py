@@ -7,15 +7,18 @@ object, a form body that does not parse, or an interactivity ``payload`` that is
 (Size limits and slow bodies are handled for every route by ``bot.web.security.BodyGuard``.)
 
 ``AcksFirst`` (ASGI, inside ``BodyGuard``): from the moment a delivery's whole body has arrived
-until its response is sent, the inbox's workers start no new step (``Inbox.acknowledging``), so a
-burst of deliveries is read and acknowledged before the workers take the interpreter back; a
-worker waits at most ``ACK_PRIORITY_MAX_S`` per step, whatever arrives.
+until Bolt has acknowledged it, the inbox's workers start no new step (``Inbox.acknowledging``),
+so a burst of deliveries is read and acknowledged before the workers take the interpreter back;
+a worker waits at most ``ACK_PRIORITY_MAX_S`` per step, whatever arrives. The window closes in
+the dispatching thread, as soon as Bolt returns — a question arriving alone is not kept waiting
+for the event loop to send its response.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -55,16 +58,40 @@ def malformed(body: bytes, content_type: str) -> str | None:
     return "unsupported content type"
 
 
+WINDOW_KEY = "consult_ack_window"        # scope["state"]: this request's acknowledgement window
+
+
+class AckWindow:
+    """One delivery counted as an acknowledgement in flight, until `close()` (idempotent)."""
+
+    def __init__(self, inbox) -> None:
+        self._counted = inbox.acknowledging()
+        self._counted.__enter__()
+        self._open = True
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._open:
+                return
+            self._open = False
+        self._counted.__exit__(None, None, None)
+
+
 class AcksFirst:
     def __init__(self, app, *, inbox) -> None:
         self.app = app
         self.inbox = inbox
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope.get("path") == EVENTS_PATH:
-            with self.inbox.acknowledging():
-                return await self.app(scope, receive, send)
-        return await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope.get("path") != EVENTS_PATH:
+            return await self.app(scope, receive, send)
+        window = AckWindow(self.inbox)
+        scope.setdefault("state", {})[WINDOW_KEY] = window
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            window.close()
 
 
 def router_for(slack_app) -> APIRouter:
@@ -78,8 +105,17 @@ def router_for(slack_app) -> APIRouter:
             log.warning("malformed Slack delivery refused: %s", problem)
             return PlainTextResponse("Bad Request", status_code=400)
         bolt_request = to_bolt_request(request, body)
+        window = request.scope.get("state", {}).get(WINDOW_KEY)
+
+        def dispatch():
+            try:
+                return slack_app.dispatch(bolt_request)
+            finally:
+                if window is not None:
+                    window.close()          # acknowledged: the workers may go on
+
         try:
-            bolt_response = await run_in_threadpool(slack_app.dispatch, bolt_request)
+            bolt_response = await run_in_threadpool(dispatch)
         except Exception:
             log.exception("unhandled error while dispatching a Slack delivery")
             return PlainTextResponse("", status_code=500)

@@ -193,7 +193,7 @@ def test_follow_up_in_a_foreign_thread_is_ignored_without_a_reaction(bot, caplog
 
 
 def test_workers_yield_while_a_delivery_is_being_acknowledged_over_http(bot):
-    """HTTP mode: from the moment a delivery's body is in until its response is sent, the inbox
+    """HTTP mode: from the moment a delivery's body is in until Bolt acknowledged it, the inbox
     counts it as an acknowledgement in flight (its workers start no new step); other paths do not
     count, and the count drops back when the response is out."""
     import asyncio
