@@ -161,12 +161,15 @@ def release_owner(s: Session, owner: str, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def release_item(s: Session, item_id: int, owner: str, retry_at: datetime, error: str,
-                 now: datetime) -> bool:
+def release_item(s: Session, item_id: int, owner: str, attempt: int, retry_at: datetime,
+                 error: str, now: datetime) -> bool:
     """Give back one item this owner could not finish (its worker was interrupted): due again at
-    ``retry_at``, claimable by any replica. False when the owner no longer holds it."""
+    ``retry_at``, claimable by any replica. False when that claim (``attempt``) is no longer
+    held — e.g. its lease ran out during the outage and another worker, maybe of this very
+    process, claimed it again."""
     result = s.execute(update(InboxRow)
                        .where(InboxRow.id == item_id, InboxRow.lease_owner == owner,
+                              InboxRow.attempts == attempt,
                               InboxRow.state == InboxState.WORKING.value)
                        .values(state=InboxState.PENDING.value, lease_until=None, lease_owner=None,
                                next_attempt_at=retry_at, last_error=error[:255], updated_at=now)
@@ -327,9 +330,12 @@ class InboxActions:
 
         self._run(work)
 
-    def inbox_release(self, item_id: int, owner: str, *, retry_at: datetime, error: str) -> bool:
-        """Hand back an item whose worker was interrupted (see `release_item`)."""
-        return self._run(lambda s, now: release_item(s, item_id, owner, retry_at, error, now))
+    def inbox_release(self, item_id: int, owner: str, attempt: int, *, retry_at: datetime,
+                      error: str) -> bool:
+        """Hand back the claim ``attempt`` of an item whose worker was interrupted (see
+        `release_item`)."""
+        return self._run(lambda s, now: release_item(s, item_id, owner, attempt, retry_at, error,
+                                                     now))
 
     def inbox_heartbeat(self, owner: str, host: str, pid: int, started_at: datetime,
                         lease_s: float) -> int:

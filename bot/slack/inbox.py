@@ -124,7 +124,7 @@ class Inbox:
         self._idle = threading.Condition()
         self._degraded = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inbox-mem")
         self._dead_checked = 0.0
-        self._interrupted: dict[int, tuple[float, str]] = {}   # item id -> (delay s, why)
+        self._interrupted: dict[int, tuple[int, float, str]] = {}   # id -> (claim, delay, why)
         self._interrupted_lock = threading.Lock()
         self._identity: tuple[str | None, str | None] | None = None
 
@@ -335,18 +335,18 @@ class Inbox:
         heartbeat renews every lease this process holds); tried right away, else by the
         heartbeat once the database answers."""
         with self._interrupted_lock:
-            self._interrupted[item.id] = (delay_s, why)
+            self._interrupted[item.id] = (item.attempts, delay_s, why)
         self._release_interrupted()
 
     def _release_interrupted(self) -> None:
         # One thread at a time (a worker and the heartbeat may both try): a second release of
         # an item already claimed again by this process would take it from its new worker.
         with self._interrupted_lock:
-            for item_id, (delay_s, why) in list(self._interrupted.items()):
+            for item_id, (attempt, delay_s, why) in list(self._interrupted.items()):
                 try:
                     released = self.store.inbox_release(
-                        item_id, self.owner, retry_at=utcnow() + timedelta(seconds=delay_s),
-                        error=why)
+                        item_id, self.owner, attempt,
+                        retry_at=utcnow() + timedelta(seconds=delay_s), error=why)
                 except ConsultError:
                     return              # still down: the next heartbeat tries again
                 del self._interrupted[item_id]

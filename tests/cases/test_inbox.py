@@ -93,12 +93,16 @@ def test_a_deferred_item_waits_for_its_retry_time(store):
 
 def test_an_interrupted_item_is_handed_back_by_its_owner_only(store):
     store.inbox_record("k1", "mention", {})
-    item = store.inbox_claim("A", lease_s=60)
-    assert store.inbox_release(item.id, "B", retry_at=utcnow(), error="x") is False  # not B's
+    item = store.inbox_claim("A", lease_s=0.3)
+    assert store.inbox_release(item.id, "B", 1, retry_at=utcnow(), error="x") is False  # not B's
+    time.sleep(0.5)                           # the lease ran out (the database was down) ...
+    again = store.inbox_claim("A", lease_s=60)         # ... and this process claimed it again
+    assert again.attempts == 2
+    assert store.inbox_release(item.id, "A", 1, retry_at=utcnow(), error="x") is False  # stale
     later = utcnow() + timedelta(seconds=30)
-    assert store.inbox_release(item.id, "A", retry_at=later, error="StoreUnavailable") is True
+    assert store.inbox_release(item.id, "A", 2, retry_at=later, error="StoreUnavailable") is True
     assert store.inbox_claim("B", lease_s=60) is None                   # not due yet
-    assert store.inbox_release(item.id, "A", retry_at=utcnow(), error="x") is False  # once
+    assert store.inbox_release(item.id, "A", 2, retry_at=utcnow(), error="x") is False  # once
     [pending] = store.inbox_items()
     assert pending.state == "pending" and pending.last_error == "StoreUnavailable"
 
