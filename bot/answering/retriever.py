@@ -265,9 +265,3 @@ def _check_k(k) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k (the number of passages to return) must be a positive integer, got {k!r}")
     return k
-
-
-def _check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k (the number of passages to return) must be a positive integer, got {k!r}")
-    return k
