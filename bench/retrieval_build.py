@@ -165,6 +165,9 @@ def build_seed(root: Path, distractor_chunks: int):
     if not marker.exists():
         n = fill(kb, "distractors", distractor_chunks,
                  [jsquad_docs(root), program_docs(), bulletin_docs()])
+        if n < distractor_chunks:   # e.g. run from a worktree without ../shared/corpora beside it
+            raise SystemExit(f"only {n} distractor chunks (of {distractor_chunks}): are the corpora "
+                             f"in {CORPORA} and the JSQuAD paragraphs in {root / 'jsquad' / 'kb'}?")
         marker.write_text(str(n), encoding="utf-8")
     merge_cache(root / "jsquad" / "data" / "cache" / "embeddings.sqlite3",
                 root / "seed" / "data" / "cache" / "embeddings.sqlite3")
