@@ -64,7 +64,7 @@ def test_take_reply_note_resolve_reopen_and_municipality(console):
     assert post(client, f"/cases/{case.id}/reply", page, text=reply).status_code == 303
     posted = [t for t in officer_posts(console, root) if "（担当職員）より" in t]
     assert posted == [f"<@{STAFF}>（担当職員）より：\n申請期限は6月30日です。&lt;!channel&gt; "
-                      "電話 090-1234-5678 までどうぞ。"]               # as typed, escaped
+                      "電話 〔電話番号〕 までどうぞ。"]               # masked (issue 14), escaped
     stored = [e for e in console.store.case_detail(case.id).events if e.kind == EventKind.STAFF_REPLY]
     assert stored[0].actor == STAFF and "090-1234-5678" not in stored[0].text   # masked
     assert "〔電話番号〕" in stored[0].text
