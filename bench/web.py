@@ -3,6 +3,7 @@
     nice -n 10 .venv/bin/python bench/web.py [--backend both|postgresql|sqlite]
         [--pg-cases 100000] [--sqlite-cases 20000] [--requests 200] [--direct]
         [--pg-admin postgresql://postgres@127.0.0.1:5432/test] [--keep] [--reuse-pg URL]
+        [--reuse-sqlite FILE] [--only "queue+filter+search,case page"]
         [--corpora ../shared/corpora]
 
 1. creates a fresh PostgreSQL database (``bench_web_<random>``, dropped at the end unless
@@ -186,7 +187,7 @@ def load_average() -> str:
 
 
 def run_backend(backend: str, url: str, n_cases: int, args, vocab) -> None:
-    reuse = backend == "postgresql" and args.reuse_pg
+    reuse = bool(args.reuse_pg) if backend == "postgresql" else bool(args.reuse_sqlite)
     print(f"\n=== {backend}: " + (f"reusing {n_cases:,} generated cases" if reuse else
           f"generating {n_cases:,} cases ({'with' if vocab.corpora_used else 'WITHOUT'} "
           "the shared corpora)") + " ===")
@@ -198,6 +199,9 @@ def run_backend(backend: str, url: str, n_cases: int, args, vocab) -> None:
               f"bulk load {info['load_s']:.0f} s")
     print(f"size: {database_size(url, backend)}")
     plans = scenarios(vocab, n_cases, args.requests)
+    if args.only:
+        wanted = {name.strip() for name in args.only.split(",")}
+        plans = [sc for sc in plans if sc.name in wanted]
     results: dict[str, list[float]] = {}
     print(f"load average before: {load_average()}")
     if args.direct:
@@ -230,6 +234,9 @@ def main() -> int:
     ap.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/test")
     ap.add_argument("--keep", action="store_true", help="keep the generated PostgreSQL database")
     ap.add_argument("--reuse-pg", default=None, help="measure an existing bench database (URL)")
+    ap.add_argument("--reuse-sqlite", type=Path, default=None,
+                    help="measure an existing SQLite bench file (made by an earlier run)")
+    ap.add_argument("--only", default="", help="comma-separated scenario names to run (default: all)")
     ap.add_argument("--corpora", type=Path, default=CORPORA)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
@@ -244,7 +251,8 @@ def main() -> int:
                 with postgres_database(args.pg_admin, args.keep) as url:
                     run_backend("postgresql", url, args.pg_cases, args, vocab)
         if args.backend in ("both", "sqlite"):
-            url = f"sqlite:///{tmp}/consult.sqlite3"
+            url = (f"sqlite:///{args.reuse_sqlite.resolve()}" if args.reuse_sqlite
+                   else f"sqlite:///{tmp}/consult.sqlite3")
             run_backend("sqlite", url, args.sqlite_cases, args, vocab)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

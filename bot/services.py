@@ -5,9 +5,10 @@ Services are plain objects, never module globals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bot.activity import Activity
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # imports stay lazy so `consult --help` is instant
@@ -34,6 +35,7 @@ class Services:
     faq_sync: "FaqIndexSync | None" = None   # keeps this process's index in step with them
     similar: "SimilarCases | None" = None     # similar past cases for the staff surfaces
     pii: "PiiGuard | None" = None             # the one PII guard (bot.pii): every path masks with it
+    activity: Activity = field(default_factory=Activity)   # requests served (background work waits)
 
     def start_background(self) -> None:
         """Long-running processes (serve, web, chat): start the FAQ index sync thread, and load
@@ -73,10 +75,12 @@ def build_services(settings: Settings) -> Services:
                                        profiles=profiles, pii=pii)
     similar = SimilarCases.from_settings(settings, store)
     workflow = build_workflow(settings, store, similar=similar, pii=pii)
-    faq_sync = FaqIndexSync(settings, store, after_round=similar.warm)
+    activity = Activity()
+    faq_sync = FaqIndexSync(settings, store,
+                            after_round=lambda: similar.warm(go_on=activity.quiet))
     return Services(settings, retriever, answerer, store, consultation, workflow,
                     build_faq(settings, store, workflow, on_change=faq_sync.wake), faq_sync,
-                    similar, pii)
+                    similar, pii, activity)
 
 
 def build_workflow(settings: Settings, store: "CaseStore", *, similar=None,

@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 import numpy as np
 from sqlalchemy import select
@@ -41,6 +42,7 @@ MAX_CASES = 2000
 CANDIDATES_TTL_S = 60.0
 EMBED_PER_VIEW = 8
 WARM_PER_ROUND = 64
+WARM_CHUNK = 8          # questions embedded between two looks at go_on() (about a second)
 _MEMO_MAX = 50_000
 
 
@@ -213,9 +215,22 @@ class SimilarCases:
             return None
         return next((c for c in self.candidates() if c.kind == kind and c.id == int(raw)), None)
 
-    def warm(self, budget: int = WARM_PER_ROUND) -> int:
-        """Embed up to `budget` candidate questions not embedded yet (background)."""
-        pool = self.candidates()
+    def warm(self, budget: int = WARM_PER_ROUND, *,
+             go_on: Callable[[], bool] = lambda: True) -> int:
+        """Embed up to `budget` candidate questions not embedded yet (background), WARM_CHUNK
+        at a time, only while ``go_on()`` (the console process: no request in flight or
+        recent — ``bot.activity``) so a person waiting for a page never competes with it."""
         before = len(self._memo)
-        self.vectors([c.question for c in pool], budget)
+        if not go_on():
+            return 0
+        questions = [c.question for c in self.candidates()]
+        self.vectors(questions, 0)            # what the persistent cache knows: no model work
+        embedded = 0
+        while embedded < budget and go_on():
+            chunk = [q for q in questions if _sha(q) not in self._memo]
+            chunk = chunk[:min(WARM_CHUNK, budget - embedded)]
+            if not chunk:
+                break
+            self.vectors(chunk, None)
+            embedded += len(chunk)
         return len(self._memo) - before

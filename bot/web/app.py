@@ -5,7 +5,8 @@
 Serves ``/healthz``; ``/slack/events`` when a Bolt app is given (HTTP mode); and, unless
 ``console=False``, the staff console: sign-in (``auth``, ``oidc``), static files, and every page
 module in ``bot/web/pages/`` (each an ``APIRouter``; navigation entries come from the modules).
-Middleware: ``SecurityHeaders`` (CSP and friends) and ``BodyGuard`` (413 / 408 / buffered body).
+Middleware: ``SecurityHeaders`` (CSP and friends), ``BodyGuard`` (413 / 408 / buffered body) and
+``ActivityMiddleware`` (``bot.activity``: background warm-up waits while requests are served).
 Errors become polite Japanese pages (console) or short plain text (Slack, health).
 """
 
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import PlainTextResponse, RedirectResponse
 from urllib.parse import quote
 
+from bot.activity import ActivityMiddleware
 from bot.errors import CaseNotFound, NotAuthorized, StoreUnavailable
 from bot.web import auth, links, oidc, pages
 from bot.web.render import make_env, render
@@ -83,6 +85,9 @@ def build_web_app(settings, services, *, slack_app=None, console: bool = True) -
         app.add_middleware(AcksFirst, inbox=inbox)
     app.add_middleware(BodyGuard, timeout=settings.web_request_timeout)
     app.add_middleware(SecurityHeaders)
+    activity = getattr(services, "activity", None)
+    if activity is not None:   # background warm-up waits while requests are served
+        app.add_middleware(ActivityMiddleware, activity=activity)
     return app
 
 
