@@ -4,7 +4,9 @@ The console process also warms the similar-cases vectors in the background (``Si
 after each FAQ sync round: up to 64 questions through the embedding model, ~8 a second). On a
 small machine that work took the CPU from the staff member waiting for a page: over HTTP the
 queue's p95 on SQLite was 312 ms with it and 65 ms without (bench/web.py). So the warm-up runs in
-small chunks, only while no request is in flight and none has arrived for ``quiet_s`` seconds.
+small chunks, only while no request is in flight and none has arrived for ``quiet_s`` seconds
+(counted from the start of the process too: loading the embedding model is one uninterruptible
+step of several seconds).
 
 ``ActivityMiddleware`` (ASGI) marks every HTTP request except health checks.
 """
@@ -25,7 +27,8 @@ class Activity:
         self._clock = clock
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._last = float("-inf")
+        self._last = clock()      # a process just started is not quiet yet: the first requests
+                                  # (a sign-in, the page behind it) come right after a restart
 
     def begin(self) -> None:
         with self._lock:

@@ -18,7 +18,9 @@ class Clock:
 def test_quiet_only_without_requests_in_flight_or_recent():
     clock = Clock()
     activity = Activity(quiet_s=2.0, clock=clock)
-    assert activity.quiet()                      # nothing served yet
+    assert not activity.quiet()                  # just started: requests come right after
+    clock.now += 2.0
+    assert activity.quiet()
     activity.begin()
     clock.now += 10
     assert not activity.quiet()                  # a slow request is still in flight
