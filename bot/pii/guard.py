@@ -29,8 +29,11 @@ PII_NOTICE = (
 
 
 class PiiGuard:
-    def __init__(self, *, ner: bool = True):
+    def __init__(self, *, ner: bool = True, ner_whole_message: bool = False):
         self.ner = ner
+        # the model reads short windows around name candidates; True = the whole message
+        # (the former, slower behaviour: bench/pii.py's in-process baseline)
+        self.ner_whole_message = ner_whole_message
 
     @classmethod
     def from_settings(cls, settings) -> "PiiGuard":
@@ -53,9 +56,9 @@ class PiiGuard:
         found = (numbers.emails(t) + numbers.my_numbers(t) + numbers.phones(t)
                  + rules.addresses(t) + rules.birth_dates(t))
         if self.ner and _JAPANESE.search(t):        # names are detected in Japanese text only
-            from bot.pii.names import names
+            from bot.pii.names import WINDOW, names
 
-            found += names(t)
+            found += names(t, window=None if self.ner_whole_message else WINDOW)
         found = [s for s in found if not _PLACEHOLDER.search(t, s.start, s.end)]
         return [Span(*norm.original(s.start, s.end), s.kind) for s in resolve(found)]
 

@@ -111,35 +111,60 @@ def _plausible(text: str, start: int, end: int, person_tagged: bool = False) -> 
     return not _inside_known(text, start, end)
 
 
-def _needs_model(tokens) -> bool:
-    """Is there anything a name could be? (Sudachi's tags, from the tokenizer alone: ~1 ms.)
-    A word tagged 人名, or an honorific."""
-    for i, tok in enumerate(tokens):
-        tag = tok.tag_
-        if "人名" in tag or tok.text in HONORIFICS:
-            return True
-    return False
+# Tokens either side of a candidate the model reads. The model's cost grows with the tokens it
+# reads (tok2vec: width 256, 8 maxout layers of window 1), so it reads only short windows around
+# the candidates, not the whole message (bench/pii.py: recall and false positives unchanged).
+WINDOW = 4
 
 
-def names(text: str, nlp=None) -> list[Span]:
+def _candidate_windows(doc, window: int | None = WINDOW) -> list[tuple[int, int]]:
+    """Token ranges [start, end) around each name candidate (a word Sudachi tags 人名, or an
+    honorific), overlapping ranges merged; empty when nothing in ``doc`` could be a name.
+    ``window=None``: the whole message (the former behaviour, kept for bench/pii.py)."""
+    ranges: list[list[int]] = []
+    for tok in doc:
+        if "人名" in tok.tag_ or tok.text in HONORIFICS:
+            if window is None:
+                return [(0, len(doc))]
+            start, end = max(0, tok.i - window), min(len(doc), tok.i + window + 1)
+            if ranges and start <= ranges[-1][1]:
+                ranges[-1][1] = max(ranges[-1][1], end)
+            else:
+                ranges.append([start, end])
+    return [(s, e) for s, e in ranges]
+
+
+def _entities(nlp, doc, ranges) -> list[tuple[int, int, str]]:
+    """(start_char, end_char, label) of the model's entities, read window by window on the
+    already tokenized ``doc`` (no second tokenization; offsets shifted back to ``doc``)."""
+    found = []
+    for s, e in ranges:
+        sub = doc[s:e].as_doc()
+        for _, proc in nlp.pipeline:
+            sub = proc(sub)
+        shift = doc[s].idx
+        found += [(ent.start_char + shift, ent.end_char + shift, ent.label_) for ent in sub.ents]
+    return found
+
+
+def names(text: str, nlp=None, window: int | None = WINDOW) -> list[Span]:
     nlp = nlp or load_model()
     with _call_lock:
         doc = nlp.tokenizer(text)
-        if not _needs_model(doc):
+        ranges = _candidate_windows(doc, window)
+        if not ranges:
             return []
-        for _, proc in nlp.pipeline:
-            doc = proc(doc)
+        ents = _entities(nlp, doc, ranges)
     out: list[Span] = []
     person_chars = {i for tok in doc if "人名" in tok.tag_
                     for i in range(tok.idx, tok.idx + len(tok.text))}
-    for ent in doc.ents:
-        start, end = ent.start_char, ent.end_char
+    for start, end, label in ents:
         for h in HONORIFICS:                   # 「高橋様」: the honorific stays readable
             if text.endswith(h, start, end) and end - len(h) > start:
                 end -= len(h)
                 break
         tagged = all(i in person_chars for i in range(start, end))
-        if ent.label_ == "Person" and _plausible(text, start, end, tagged):
+        if label == "Person" and _plausible(text, start, end, tagged):
             out.append(Span(start, end, NAME))
     tokens = list(doc)
     for i, tok in enumerate(tokens):

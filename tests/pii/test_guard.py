@@ -138,3 +138,17 @@ def test_log_records_are_masked_at_every_level(caplog):
     for leak in ("山田", "5678", "9018", "taro", "ｔａｒｏ"):
         assert leak not in text
     assert text.count("〔電話番号〕") == 3 and "〔氏名〕様" in text and "〔個人番号〕" in text
+
+
+def test_the_model_reads_windows_around_candidates_with_offsets_shifted_back(guard):
+    from bot.pii import names
+
+    text = ("担当の高橋から連絡します。" + "地域おこし協力隊の募集要項と地域づくり総合交付金の申請書類、"
+            "振興局への提出期限について確認中です。" * 2 + "佐藤さんにも確認します。")
+    doc = names.load_model().tokenizer(text)
+    windows = names._candidate_windows(doc)
+    assert len(windows) == 2 and windows[0][0] == 0 and windows[-1][1] == len(doc)
+    assert sum(e - s for s, e in windows) < len(doc) // 2           # most tokens never reach it
+    expected = ("担当の〔氏名〕から連絡します。" + text[13:-12] + "〔氏名〕さんにも確認します。", ["name"])
+    assert guard.mask(text) == expected
+    assert PiiGuard(ner_whole_message=True).mask(text) == expected
