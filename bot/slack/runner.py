@@ -7,8 +7,8 @@
   process on its own port (``CONSULT_WEB_HOST``:``CONSULT_WEB_PORT``) unless ``--no-web``.
 Signature verification is Bolt's own middleware.
 
-Once listening, `warm_up` loads what the first question would (index, embedding model, Sudachi)
-and freezes everything alive then out of the garbage collector's reach (`gc.freeze`): a full
+Once listening, `warm_up` loads what the first question would (index, embedding model, Sudachi,
+the PII guard's NER model) and freezes everything alive then out of the garbage collector's reach (`gc.freeze`): a full
 collection over the loaded libraries held the interpreter for ~360 ms in the middle of a
 50-delivery burst (every acknowledgement waited for it); frozen, a full collection only walks
 what was made since.
@@ -65,6 +65,12 @@ def warm_up(services: Services) -> None:
     except Exception as exc:  # no index yet, Chroma down: the first question tells the officer
         log.warning("warm-up search failed (%s); the index is opened on the first question",
                     type(exc).__name__)
+    pii = getattr(services, "pii", None)
+    if pii is not None:
+        try:
+            pii.warm()        # the NER model (start_background began loading it): frozen too
+        except Exception as exc:
+            log.warning("warm-up of the PII guard failed (%s)", type(exc).__name__)
     gc.collect()
     gc.freeze()
     log.info("warmed up in %.1f s; %d objects frozen out of garbage collection",
