@@ -137,11 +137,11 @@ def _candidate_windows(doc, window: int | None = WINDOW) -> list[tuple[int, int]
 def _entities(nlp, doc, ranges) -> list[tuple[int, int, str]]:
     """(start_char, end_char, label) of the model's entities, read window by window on the
     already tokenized ``doc`` (no second tokenization; offsets shifted back to ``doc``)."""
+    subs = [doc[s:e].as_doc() for s, e in ranges]
+    for _, proc in nlp.pipeline:           # all windows in one batch: one pass over the weights
+        subs = list(proc.pipe(subs, batch_size=len(subs)))
     found = []
-    for s, e in ranges:
-        sub = doc[s:e].as_doc()
-        for _, proc in nlp.pipeline:
-            sub = proc(sub)
+    for (s, _), sub in zip(ranges, subs):
         shift = doc[s].idx
         found += [(ent.start_char + shift, ent.end_char + shift, ent.label_) for ent in sub.ents]
     return found
