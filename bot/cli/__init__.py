@@ -23,11 +23,11 @@ def _root(ctx: typer.Context) -> None:
 
 
 def _register_all() -> None:
-    from bot.cli import (ask_cmd, cases_cmd, doctor, faq_cmd, ingest_cmd, report_cmd, run_cmd,
-                         serve_cmd, teams_cmd)
+    from bot.cli import (ask_cmd, cases_cmd, db_cmd, doctor, faq_cmd, ingest_cmd, report_cmd,
+                         run_cmd, serve_cmd, stats_cmd, teams_cmd)
 
-    for module in (run_cmd, ask_cmd, ingest_cmd, cases_cmd, teams_cmd, faq_cmd, report_cmd,
-                   serve_cmd, doctor):
+    for module in (run_cmd, ask_cmd, ingest_cmd, cases_cmd, stats_cmd, teams_cmd, db_cmd, faq_cmd,
+                   report_cmd, serve_cmd, doctor):
         module.register(app)
 
 

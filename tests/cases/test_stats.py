@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bot.cases.store import CaseStore
 from bot.cli import app
-from bot.cli.cases_cmd import stats_json
+from bot.cli.stats_cmd import stats_json
 
 from .report_data import JST, Clock, answer, ask, seed
 
