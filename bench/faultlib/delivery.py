@@ -59,12 +59,35 @@ def run(args) -> dict:
             "failed": sum(1 for r in results if not r.get("ok"))}
 
 
+def _wait(busy, timeout: float, step: float = 0.25) -> None:
+    """Sleep while busy() is true, at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and busy():
+        time.sleep(step)
+
+
+def _all_replied(rig, payloads, timeout: float) -> None:
+    _wait(lambda: not all(rig.replies(p) for p in payloads), timeout)
+
+
+def _after_outage(rig, payloads, results, n: int, **extra) -> dict:
+    """The database is back and no new question comes: the running process replays the spool,
+    nothing stays open, every delivery was answered and written once. The scenario's figures."""
+    spool = rig.data / "spool" / "pending_turns.jsonl"
+    _wait(spool.exists, 60)
+    time.sleep(1.0)
+    still_open = _open_after_recovery(rig)
+    outcome = rig.outcome(payloads)
+    return {**outcome.as_dict(), **ack_figures(results), **extra,
+            "spool_drained": not spool.exists(), "inbox_open_after": still_open,
+            "ok": _ok(outcome, all_answered=outcome.answered == n, drained=not spool.exists(),
+                      written=outcome.details["consultations"] == n, none_open=not still_open)}
+
+
 def _open_after_recovery(rig, timeout: float = 30.0) -> int:
     """Inbox items still pending/working once the database is back (an item interrupted by the
     outage must be handed back and finished by the running process, not wait for a restart)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and rig._open_items():
-        time.sleep(0.25)
+    _wait(rig._open_items, timeout)
     return rig._open_items()
 
 
@@ -164,9 +187,7 @@ def post_refused(args, failure: str) -> dict:
         if failure == "429":                     # workspace-wide: the staff card is refused too
             rig.slack.rate_limit("chat.postMessage", ALWAYS, retry_after=1)
         results = rig.send(payloads)
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and rig._open_items():
-            time.sleep(0.5)
+        _wait(rig._open_items, args.timeout, step=0.5)
         rig.slack.clear_faults()
         time.sleep(2.0)                          # nothing may be posted late either
         outcome = rig.outcome(payloads)
@@ -218,25 +239,14 @@ def sqlite_readonly(args) -> dict:
             subprocess.run(["chattr", "+i", str(f)], check=True)
         payloads = rig.payloads(n, "O")
         results = rig.send(payloads)
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and not all(rig.replies(p) for p in payloads):
-            time.sleep(0.25)
+        _all_replied(rig, payloads, args.timeout)
         spool = rig.data / "spool" / "pending_turns.jsonl"
         spooled = sum(1 for _ in spool.open()) if spool.exists() else 0
         for f in files:
             subprocess.run(["chattr", "-i", str(f)], check=True)
-        deadline = time.monotonic() + 60          # no new question: the running process replays
-        while time.monotonic() < deadline and spool.exists():
-            time.sleep(0.25)
-        time.sleep(1.0)
-        still_open = _open_after_recovery(rig)
-        outcome = rig.outcome(payloads)
+        figures = _after_outage(rig, payloads, results, n, spooled=spooled)
         log = rig.replicas[0].log.read_text(encoding="utf-8")
-        return {**outcome.as_dict(), **ack_figures(results), "spooled": spooled,
-                "spool_drained": not spool.exists(), "tracebacks": log.count("Traceback"),
-                "inbox_open_after": still_open,
-                "ok": _ok(outcome, all_answered=outcome.answered == n, drained=not spool.exists(),
-                          written=outcome.details["consultations"] == n, none_open=not still_open)}
+        return {**figures, "tracebacks": log.count("Traceback")}
     finally:
         for f in files:
             subprocess.run(["chattr", "-i", str(f)], check=False)
@@ -255,23 +265,11 @@ def postgresql_refused_retry_elsewhere(args) -> dict:
         payloads = rig.payloads(n, "P")
         results = rig.send(payloads, replicas=[0])
         retries = rig.send(payloads, replicas=[1], retry=1)     # Slack's retry, other replica
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and not all(rig.replies(p) for p in payloads):
-            time.sleep(0.25)
+        _all_replied(rig, payloads, args.timeout)
         time.sleep(2.0)
         rig.proxy.start()
-        spool = rig.data / "spool" / "pending_turns.jsonl"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and spool.exists():
-            time.sleep(0.25)
-        time.sleep(1.0)
-        still_open = _open_after_recovery(rig)
-        outcome = rig.outcome(payloads)
-        return {**outcome.as_dict(), **ack_figures(results),
-                "retry_" + "ack_p99_ms": ack_figures(retries)["ack_p99_ms"],
-                "spool_drained": not spool.exists(), "inbox_open_after": still_open,
-                "ok": _ok(outcome, all_answered=outcome.answered == n, drained=not spool.exists(),
-                          written=outcome.details["consultations"] == n, none_open=not still_open)}
+        return _after_outage(rig, payloads, results, n,
+                             retry_ack_p99_ms=ack_figures(retries)["ack_p99_ms"])
     finally:
         rig.close()
 
@@ -287,23 +285,11 @@ def database_recreated(args) -> dict:
         rig.proxy.stop()
         payloads = rig.payloads(n, "E")
         results = rig.send(payloads)
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline and not all(rig.replies(p) for p in payloads):
-            time.sleep(0.25)
+        _all_replied(rig, payloads, args.timeout)
         rig._pg(f'DROP SCHEMA "{rig.schema}" CASCADE')          # re-created empty
         rig._pg(f'CREATE SCHEMA "{rig.schema}"')
         rig.proxy.start()
-        spool = rig.data / "spool" / "pending_turns.jsonl"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and spool.exists():
-            time.sleep(0.25)
-        time.sleep(1.0)
-        still_open = _open_after_recovery(rig)
-        outcome = rig.outcome(payloads)
-        return {**outcome.as_dict(), **ack_figures(results), "spool_drained": not spool.exists(),
-                "inbox_open_after": still_open,
-                "ok": _ok(outcome, all_answered=outcome.answered == n, drained=not spool.exists(),
-                          written=outcome.details["consultations"] == n, none_open=not still_open)}
+        return _after_outage(rig, payloads, results, n)
     finally:
         rig.close()
 
